@@ -1,0 +1,20 @@
+//! The single host-side binding of the `provider` world (`wit/`).
+//!
+//! Imports are async (signed HTTP and sleep await I/O) and trappable (a host failure such as a
+//! broken resource handle kills the instance instead of being handed to the guest). The
+//! `credential` resource is backed by [`crate::capabilities::credentials::CredentialEntry`].
+
+#![expect(missing_docs, reason = "generated code")]
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "provider",
+    imports: { default: async | trappable },
+    exports: { default: async },
+    with: {
+        "cloud-broker:plugin/credentials.credential": crate::capabilities::credentials::CredentialEntry,
+    },
+});
+
+pub use cloud_broker::plugin::{clock, credentials, logging, signed_http, types};
+pub use exports::cloud_broker::plugin::handler;

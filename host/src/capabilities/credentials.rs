@@ -1,0 +1,81 @@
+//! The `credentials` capability: opaque handles to secrets the plugin signs with but never reads.
+
+use std::fmt;
+
+use wasmtime::component::Resource;
+
+use super::HostState;
+use crate::bindings::credentials;
+
+/// A secret value. Its `Debug` never shows it, so it cannot slip into a log line by accident.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the signers only.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// What a `credential` handle points to in the instance's resource table.
+#[derive(Debug, Clone)]
+pub struct CredentialEntry {
+    /// The public key id (Tencent `SecretId`, Alibaba `AccessKeyId`, ...).
+    pub id: String,
+    /// The private key or token.
+    pub secret: Secret,
+}
+
+impl credentials::Host for HostState {}
+
+impl credentials::HostCredential for HostState {
+    async fn inline(
+        &mut self,
+        id: String,
+        secret: String,
+    ) -> wasmtime::Result<Resource<CredentialEntry>> {
+        self.request.redactor.add(&secret);
+        let entry = CredentialEntry {
+            id,
+            secret: Secret::new(secret),
+        };
+        Ok(self.table().push(entry)?)
+    }
+
+    async fn id(&mut self, credential: Resource<CredentialEntry>) -> wasmtime::Result<String> {
+        Ok(self.table().get(&credential)?.id.clone())
+    }
+
+    async fn drop(&mut self, credential: Resource<CredentialEntry>) -> wasmtime::Result<()> {
+        self.table().delete(credential)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_secret() {
+        let entry = CredentialEntry {
+            id: "AKID1".into(),
+            secret: Secret::new("TOPSECRET"),
+        };
+        let shown = format!("{entry:?}");
+        assert!(shown.contains("AKID1"));
+        assert!(!shown.contains("TOPSECRET"));
+    }
+}

@@ -1,0 +1,155 @@
+//! The capabilities the broker grants a plugin instance, one module per WIT interface.
+//!
+//! [`HostState`] is the `T` of every `Store<T>`: built fresh for each request from three layers
+//! of state: engine-wide [`Services`], per-plugin [`PluginEnv`] and per-request [`RequestState`].
+
+pub mod clock;
+pub mod credentials;
+pub mod logging;
+pub mod redact;
+pub mod signed_http;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::bindings::Provider;
+use crate::config::Limits;
+use clock::HostClock;
+use redact::Redactor;
+use signed_http::{Egress, HttpClient};
+
+/// Most resources (credential handles) one instance may hold at once.
+const MAX_RESOURCES: usize = 1_000;
+
+/// Engine-wide services shared by every instance.
+pub struct Services {
+    /// Outbound HTTP client (connection pools, address policy).
+    pub http: HttpClient,
+    /// Time source for `clock` (virtual in tests).
+    pub clock: Arc<dyn HostClock>,
+    /// The operator's limits.
+    pub limits: Limits,
+}
+
+/// What the host knows about one loaded plugin, shared by all its instances.
+pub struct PluginEnv {
+    /// The plugin's manifest name.
+    pub name: String,
+    /// Where the plugin may send requests.
+    pub egress: Egress,
+}
+
+/// Per-request identity and budgets.
+pub struct RequestState {
+    /// The request id (also in every log line).
+    pub request_id: String,
+    /// The calling tenant.
+    pub tenant: String,
+    /// Secret values to scrub from every log line of this request.
+    pub redactor: Redactor,
+    /// Log lines written so far.
+    pub log_lines: u32,
+    /// Log bytes written so far.
+    pub log_bytes: usize,
+    /// Log lines dropped because the budget was spent.
+    pub log_dropped: u32,
+    /// Upstream calls made so far.
+    pub host_calls: u32,
+    /// When the instance started running.
+    pub started: Instant,
+    /// Time spent waiting in host calls (upstream I/O, sleeps): not guest CPU time.
+    pub host_time: Duration,
+}
+
+impl RequestState {
+    /// A fresh request state; `redactor` holds the secrets found in the request.
+    pub fn new(request_id: String, tenant: String, redactor: Redactor) -> Self {
+        Self {
+            request_id,
+            tenant,
+            redactor,
+            log_lines: 0,
+            log_bytes: 0,
+            log_dropped: 0,
+            host_calls: 0,
+            started: Instant::now(),
+            host_time: Duration::ZERO,
+        }
+    }
+
+    /// Time the guest has spent running (wall time minus time waiting in host calls).
+    pub fn guest_time(&self) -> Duration {
+        self.started.elapsed().saturating_sub(self.host_time)
+    }
+}
+
+/// The data of every `Store`: one per request, dropped with the instance.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    /// Memory and table limits for the instance.
+    pub limits: StoreLimits,
+    /// Engine-wide services.
+    pub services: Arc<Services>,
+    /// The plugin being called.
+    pub plugin: Arc<PluginEnv>,
+    /// This request's identity and budgets.
+    pub request: RequestState,
+}
+
+impl HostState {
+    /// Builds the state for one instance. WASI is linked only because Rust's `std` imports it:
+    /// no files, no environment, no sockets, no inherited stdio.
+    pub fn new(services: Arc<Services>, plugin: Arc<PluginEnv>, request: RequestState) -> Self {
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_RESOURCES);
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(usize::try_from(services.limits.memory_mib << 20).unwrap_or(usize::MAX))
+            .instances(64)
+            .tables(64)
+            .memories(16)
+            .trap_on_grow_failure(true)
+            .build();
+        Self {
+            wasi: WasiCtx::builder().build(),
+            table,
+            limits,
+            services,
+            plugin,
+            request,
+        }
+    }
+
+    /// Records time spent waiting outside the guest so it is not charged as guest CPU.
+    pub(crate) fn charge_host_time(&mut self, since: Instant) {
+        self.request.host_time += since.elapsed();
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl HostState {
+    pub(crate) fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+}
+
+/// Adds WASI (for Rust `std`) and the four broker capabilities to `linker`.
+pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    Provider::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)?;
+    Ok(())
+}
+
+impl crate::bindings::types::Host for HostState {}

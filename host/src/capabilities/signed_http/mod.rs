@@ -1,0 +1,154 @@
+//! The `signed-http` capability: the only egress a plugin has.
+//!
+//! For each `send` the host: counts the call against the request's budget; checks the URL
+//! against the plugin's declared hosts and applies the operator's mapping (`egress.rs`); signs
+//! the request with the credential, which never leaves the host (`signing.rs`, `sign/`); sends
+//! it with a timeout, refusing forbidden resolved addresses, and caps the response size
+//! (`client.rs`).
+
+mod client;
+mod egress;
+pub mod sign;
+mod signing;
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use url::Url;
+use wasmtime::component::Resource;
+
+pub use client::HttpClient;
+pub use egress::{Egress, HostPattern, UpstreamMap, forbidden_address};
+
+use super::HostState;
+use super::credentials::CredentialEntry;
+use crate::bindings::signed_http::{self, HttpError, IncomingResponse, OutgoingRequest, Signing};
+use crate::bindings::types::Method;
+
+impl signed_http::Host for HostState {
+    async fn send(
+        &mut self,
+        request: OutgoingRequest,
+        signing: Signing,
+        credential: Option<Resource<CredentialEntry>>,
+    ) -> wasmtime::Result<Result<IncomingResponse, HttpError>> {
+        let services = self.services.clone();
+        let limits = &services.limits;
+        if self.request.host_calls >= limits.host_calls {
+            tracing::warn!(
+                plugin = %self.plugin.name,
+                request_id = %self.request.request_id,
+                error.type = "host_call_budget_exceeded",
+                "plugin spent its budget of {} upstream calls", limits.host_calls
+            );
+            return Ok(Err(HttpError::BudgetExhausted));
+        }
+        self.request.host_calls += 1;
+
+        let credential = match credential {
+            Some(handle) => Some(self.table().get(&handle)?.clone()),
+            None => None,
+        };
+        let prepared = match self.prepare(request.clone(), &signing, credential.as_ref()) {
+            Ok(p) => p,
+            Err(e) => {
+                if let HttpError::Denied(why) = &e {
+                    tracing::warn!(
+                        plugin = %self.plugin.name,
+                        request_id = %self.request.request_id,
+                        error.type = "egress_denied",
+                        "upstream request refused: {why}"
+                    );
+                }
+                return Ok(Err(e));
+            }
+        };
+
+        let (dest, method, headers, body) = prepared;
+        let timeout = request
+            .timeout_ms
+            .map(|ms| Duration::from_millis(u64::from(ms)))
+            .unwrap_or(limits.upstream_timeout())
+            .min(limits.upstream_timeout());
+        let started = Instant::now();
+        let result = services
+            .http
+            .send(&dest, method, headers, body, timeout, limits.upstream_response_bytes)
+            .await;
+        self.charge_host_time(started);
+        tracing::debug!(
+            plugin = %self.plugin.name,
+            request_id = %self.request.request_id,
+            host = dest.url.host_str().unwrap_or_default(),
+            status = result.as_ref().map(|r| r.status).unwrap_or_default(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "upstream call"
+        );
+        Ok(result)
+    }
+}
+
+type Ready = (egress::Destination, reqwest::Method, Vec<(String, String)>, Vec<u8>);
+
+impl HostState {
+    /// Validates, routes and signs a request; nothing is sent yet.
+    fn prepare(
+        &self,
+        mut request: OutgoingRequest,
+        signing: &Signing,
+        credential: Option<&CredentialEntry>,
+    ) -> Result<Ready, HttpError> {
+        let mut url = Url::parse(&request.url)
+            .map_err(|e| HttpError::InvalidRequest(format!("bad URL `{}`: {e}", request.url)))?;
+        if !request.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(request.query.drain(..));
+        }
+        let dest = self.plugin.egress.route(&url).map_err(HttpError::Denied)?;
+        for header in &request.headers {
+            let name = header.name.to_ascii_lowercase();
+            if matches!(name.as_str(), "host" | "authorization" | "content-length")
+                || name.starts_with("x-tc-")
+            {
+                return Err(HttpError::InvalidRequest(format!(
+                    "header `{}` is set by the host and may not be given",
+                    header.name
+                )));
+            }
+            if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err()
+                || reqwest::header::HeaderValue::from_str(&header.value).is_err()
+            {
+                return Err(HttpError::InvalidRequest(format!("invalid header `{}`", header.name)));
+            }
+        }
+        let method = method_name(request.method);
+        let mut prepared = signing::Prepared {
+            url: dest.url.clone(),
+            method: method.to_string(),
+            headers: request.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+            body: request.body,
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let nonce = uuid::Uuid::new_v4().to_string();
+        signing::apply(signing, credential, &mut prepared, now, &nonce)
+            .map_err(HttpError::InvalidRequest)?;
+        let dest = egress::Destination {
+            url: prepared.url,
+            mapped: dest.mapped,
+        };
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("standard method");
+        Ok((dest, method, prepared.headers, prepared.body))
+    }
+}
+
+fn method_name(method: Method) -> &'static str {
+    match method {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Patch => "PATCH",
+        Method::Delete => "DELETE",
+        Method::Options => "OPTIONS",
+    }
+}

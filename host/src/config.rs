@@ -1,0 +1,199 @@
+//! The operator's configuration: defaults, overridden by a TOML file, overridden by environment
+//! variables and command-line flags (see `main.rs`).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// Where `cargo build` installed the provider plugins shipped with the broker.
+pub const BUILTIN_PLUGIN_DIR: &str = env!("BROKER_BUILTIN_PLUGIN_DIR");
+
+/// Everything the broker needs to run. `Default` is the embedded, zero-setup configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP API listens on.
+    pub listen: SocketAddr,
+    /// Directory of plugin components (`*.wasm`) loaded at start.
+    pub plugin_dir: PathBuf,
+    /// Directory for the compiled-component cache.
+    pub cache_dir: PathBuf,
+    /// Start the built-in cloud simulators and send every cloud API call to them.
+    /// On by default so the broker works with no cloud account; set `false` for real clouds.
+    pub simulators: bool,
+    /// Operator mapping of upstream hosts declared by plugins to other base URLs, e.g.
+    /// `"vpc.tencentcloudapi.com" = "https://vpc.internal.example"`. A key `*.example.com`
+    /// maps every subdomain. Mapped destinations are trusted (loopback and private addresses
+    /// are allowed there).
+    pub upstreams: BTreeMap<String, String>,
+    /// Sandbox and traffic limits.
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            plugin_dir: PathBuf::from(BUILTIN_PLUGIN_DIR),
+            cache_dir: PathBuf::from("data/cache"),
+            simulators: true,
+            upstreams: BTreeMap::new(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Limits on every plugin call. All are per request unless said otherwise.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Linear memory one instance may use, in MiB.
+    pub memory_mib: u64,
+    /// CPU time the guest may spend running (time inside host calls does not count), in ms.
+    pub cpu_ms: u64,
+    /// Wall-clock time for the whole call, including upstream requests and sleeps, in seconds.
+    /// Long on purpose: creates poll the cloud until resources are ready.
+    pub wall_secs: u64,
+    /// How often the epoch ticks (the granularity of the CPU limit), in ms.
+    pub epoch_tick_ms: u64,
+    /// Instances that may run at once (size of the pooling allocator).
+    pub max_instances: u32,
+    /// Largest request body accepted, in bytes.
+    pub body_bytes: usize,
+    /// Largest response body a plugin may return, in bytes.
+    pub response_bytes: usize,
+    /// Upstream calls (`signed-http.send`) one request may make.
+    pub host_calls: u32,
+    /// Default and maximum timeout of one upstream call, in seconds.
+    pub upstream_timeout_secs: u64,
+    /// Largest upstream response body handed to a plugin, in bytes.
+    pub upstream_response_bytes: usize,
+    /// Log lines one request may write.
+    pub log_lines: u32,
+    /// Log bytes one request may write (message and fields).
+    pub log_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_mib: 64,
+            cpu_ms: 2_000,
+            wall_secs: 900,
+            epoch_tick_ms: 10,
+            max_instances: 256,
+            body_bytes: 4 << 20,
+            response_bytes: 8 << 20,
+            host_calls: 2_000,
+            upstream_timeout_secs: 60,
+            upstream_response_bytes: 8 << 20,
+            log_lines: 1_000,
+            log_bytes: 256 << 10,
+        }
+    }
+}
+
+impl Limits {
+    /// The CPU limit as a duration.
+    pub fn cpu(&self) -> Duration {
+        Duration::from_millis(self.cpu_ms)
+    }
+    /// The wall-clock limit as a duration.
+    pub fn wall(&self) -> Duration {
+        Duration::from_secs(self.wall_secs)
+    }
+    /// The epoch tick as a duration.
+    pub fn epoch_tick(&self) -> Duration {
+        Duration::from_millis(self.epoch_tick_ms.max(1))
+    }
+    /// The upstream timeout as a duration.
+    pub fn upstream_timeout(&self) -> Duration {
+        Duration::from_secs(self.upstream_timeout_secs)
+    }
+}
+
+impl Config {
+    /// Reads a TOML configuration file; keys absent from it keep their defaults.
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+    }
+
+    /// Adds one `HOST=URL` upstream mapping (the `--upstream` flag's syntax).
+    pub fn add_upstream(&mut self, spec: &str) -> anyhow::Result<()> {
+        let Some((host, url)) = spec.split_once('=') else {
+            bail!("upstream mapping `{spec}` must look like HOST=URL");
+        };
+        self.upstreams
+            .insert(host.trim().to_ascii_lowercase(), url.trim().to_string());
+        Ok(())
+    }
+
+    /// Checks values that serde cannot.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let l = &self.limits;
+        for (name, value) in [
+            ("limits.memory_mib", l.memory_mib),
+            ("limits.cpu_ms", l.cpu_ms),
+            ("limits.wall_secs", l.wall_secs),
+            ("limits.max_instances", u64::from(l.max_instances)),
+            ("limits.upstream_timeout_secs", l.upstream_timeout_secs),
+        ] {
+            if value == 0 {
+                bail!("{name} must be greater than 0");
+            }
+        }
+        for (host, url) in &self.upstreams {
+            let parsed = url::Url::parse(url)
+                .with_context(|| format!("upstream mapping for `{host}`: `{url}` is not a URL"))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                bail!("upstream mapping for `{host}`: `{url}` must be http:// or https://");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_overrides_only_the_keys_it_names() {
+        let config: Config = toml::from_str(
+            "listen = \"0.0.0.0:9000\"\n[limits]\ncpu_ms = 50\n[upstreams]\n\"vpc.tencentcloudapi.com\" = \"http://127.0.0.1:1\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.limits.cpu_ms, 50);
+        assert_eq!(config.limits.memory_mib, Limits::default().memory_mib);
+        assert!(config.simulators);
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = toml::from_str::<Config>("listne = \"x\"").unwrap_err();
+        assert!(err.to_string().contains("listne"), "{err}");
+    }
+
+    #[test]
+    fn upstream_flag_needs_host_and_url() {
+        let mut config = Config::default();
+        assert!(config.add_upstream("no-equals-sign").is_err());
+        config
+            .add_upstream("VPC.tencentcloudapi.com=http://127.0.0.1:9")
+            .unwrap();
+        assert_eq!(
+            config.upstreams["vpc.tencentcloudapi.com"],
+            "http://127.0.0.1:9"
+        );
+        config.upstreams.insert("x".into(), "ftp://x".into());
+        assert!(config.validate().is_err());
+    }
+}

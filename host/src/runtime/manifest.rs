@@ -1,0 +1,165 @@
+//! Validation of what a plugin's `manifest()` returns.
+
+use serde::Serialize;
+
+use crate::bindings::handler;
+use crate::capabilities::signed_http::HostPattern;
+
+/// Path prefixes the broker serves itself; no plugin may claim them.
+const RESERVED_PREFIXES: &[&str] = &["/healthz", "/v1/plugins", "/admin"];
+
+/// A validated manifest, in the host's own types.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    /// Plugin name.
+    pub name: String,
+    /// Plugin version.
+    pub version: String,
+    /// Route prefixes it serves.
+    pub route_prefixes: Vec<String>,
+    /// Operations it offers.
+    pub operations: Vec<Operation>,
+    /// Upstream hosts it may call.
+    pub upstream_hosts: Vec<String>,
+    /// Error envelope template (not listed).
+    #[serde(skip)]
+    pub error_template: String,
+}
+
+/// One operation, for listings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Operation {
+    /// HTTP method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// Description.
+    pub summary: String,
+}
+
+impl Manifest {
+    /// Checks a manifest; the error says what is wrong and what was expected.
+    pub fn validate(m: handler::Manifest) -> Result<(Self, Vec<HostPattern>), String> {
+        let name_ok = !m.name.is_empty()
+            && m.name.len() <= 64
+            && m.name.starts_with(|c: char| c.is_ascii_lowercase())
+            && m.name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !name_ok {
+            return Err(format!(
+                "name `{}` must be 1-64 lower-case letters, digits or `-`, starting with a letter",
+                m.name
+            ));
+        }
+        if m.version.trim().is_empty() {
+            return Err("version is empty".into());
+        }
+        if m.route_prefixes.is_empty() {
+            return Err("route-prefixes is empty: the plugin would never be called".into());
+        }
+        for prefix in &m.route_prefixes {
+            if !(prefix.len() >= 3 && prefix.starts_with('/') && prefix.ends_with('/'))
+                || prefix.contains("//")
+            {
+                return Err(format!(
+                    "route prefix `{prefix}` must start and end with `/` (e.g. `/v1/{}/`)",
+                    m.name
+                ));
+            }
+            if let Some(reserved) = RESERVED_PREFIXES
+                .iter()
+                .find(|r| prefix.starts_with(*r) || r.starts_with(prefix.trim_end_matches('/')))
+            {
+                return Err(format!("route prefix `{prefix}` overlaps the broker's own `{reserved}`"));
+            }
+        }
+        let hosts = m
+            .upstream_hosts
+            .iter()
+            .map(|h| HostPattern::parse(h))
+            .collect::<Result<Vec<_>, _>>()?;
+        let probe = render_error(&m.error_template, "probe \"quoted\" message");
+        if serde_json::from_str::<serde_json::Value>(&probe).is_err() {
+            return Err(format!(
+                "error-template is not JSON once `{{{{message}}}}` is filled in: {}",
+                m.error_template
+            ));
+        }
+        let operations = m
+            .operations
+            .into_iter()
+            .map(|op| Operation {
+                method: format!("{:?}", op.method).to_ascii_uppercase(),
+                path: op.path,
+                summary: op.summary,
+            })
+            .collect();
+        Ok((
+            Self {
+                name: m.name,
+                version: m.version,
+                route_prefixes: m.route_prefixes,
+                operations,
+                upstream_hosts: m.upstream_hosts,
+                error_template: m.error_template,
+            },
+            hosts,
+        ))
+    }
+}
+
+/// Fills a plugin's error template with `message` (escaped for a JSON string).
+pub fn render_error(template: &str, message: &str) -> String {
+    let quoted = serde_json::to_string(message).expect("strings serialize");
+    template.replace("{{message}}", &quoted[1..quoted.len() - 1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> handler::Manifest {
+        handler::Manifest {
+            name: "qcloud".into(),
+            version: "0.1.0".into(),
+            route_prefixes: vec!["/v1/qcloud/".into()],
+            operations: vec![],
+            upstream_hosts: vec!["vpc.tencentcloudapi.com".into()],
+            error_template: r#"{"result_code":"1","result_message":"{{message}}"}"#.into(),
+        }
+    }
+
+    #[test]
+    fn a_good_manifest_passes() {
+        let (m, hosts) = Manifest::validate(manifest()).unwrap();
+        assert_eq!(m.name, "qcloud");
+        assert_eq!(hosts.len(), 1);
+    }
+
+    #[test]
+    fn bad_manifests_are_refused_with_a_reason() {
+        let cases: Vec<(fn(&mut handler::Manifest), &str)> = vec![
+            (|m| m.name = "Bad Name".into(), "name"),
+            (|m| m.route_prefixes = vec!["v1/x".into()], "must start and end"),
+            (|m| m.route_prefixes = vec!["/admin/".into()], "overlaps"),
+            (|m| m.route_prefixes = vec!["/v1/".into()], "overlaps"),
+            (|m| m.route_prefixes.clear(), "empty"),
+            (|m| m.upstream_hosts = vec!["not a host".into()], "not a host name"),
+            (|m| m.error_template = "{not json {{message}}".into(), "not JSON"),
+        ];
+        for (mutate, expected) in cases {
+            let mut m = manifest();
+            mutate(&mut m);
+            let err = Manifest::validate(m).unwrap_err();
+            assert!(err.contains(expected), "{err} should mention {expected}");
+        }
+    }
+
+    #[test]
+    fn error_messages_are_escaped_into_the_template() {
+        let out = render_error(r#"{"msg":"{{message}}"}"#, "a \"b\"\nc");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["msg"], "a \"b\"\nc");
+    }
+}

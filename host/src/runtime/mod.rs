@@ -1,0 +1,314 @@
+//! The plugin runtime: loads components, and runs each request in a fresh sandboxed instance.
+//!
+//! Wiring, in order: one [`wasmtime::Engine`] (`engine.rs`) and one `Linker` with WASI and the
+//! broker's capabilities; per plugin, a compiled component (cached on disk, `cache.rs`), its
+//! validated manifest (`manifest.rs`) and a pre-instantiated [`ProviderPre`]; per request, a new
+//! `Store` with memory limits, an epoch-based CPU deadline and a wall-clock timeout
+//! (`call`), dropped when the request ends, so no state survives it.
+
+mod cache;
+mod engine;
+pub mod manifest;
+mod registry;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::sync::Semaphore;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+
+pub use cache::{ComponentCache, Origin};
+pub use manifest::{Manifest, render_error};
+pub use registry::Registry;
+
+use crate::bindings::ProviderPre;
+use crate::bindings::handler::{Request, Response};
+use crate::capabilities::redact::Redactor;
+use crate::capabilities::signed_http::{Egress, UpstreamMap};
+use crate::capabilities::{self, HostState, PluginEnv, RequestState, Services};
+
+/// A plugin ready to serve: compiled, type-checked against the world, manifest validated.
+pub struct LoadedPlugin {
+    /// The validated manifest.
+    pub manifest: Manifest,
+    /// Where the component came from (file path), for messages.
+    pub source: String,
+    /// SHA-256 of the component bytes.
+    pub sha256: String,
+    /// Whether the compiled code came from the on-disk cache.
+    pub origin: Origin,
+    /// Pre-instantiated component: imports resolved once, instantiated per request.
+    pre: ProviderPre<HostState>,
+    env: Arc<PluginEnv>,
+}
+
+/// Why a call produced no plugin response.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The guest used more CPU time than allowed.
+    #[error("the plugin exceeded its CPU time limit of {0:?}")]
+    CpuLimit(Duration),
+    /// The whole call took longer than allowed.
+    #[error("the plugin did not answer within the wall-clock limit of {0:?}")]
+    WallTimeout(Duration),
+    /// The guest tried to grow its memory beyond the cap.
+    #[error("the plugin exceeded its memory limit of {0} MiB")]
+    MemoryLimit(u64),
+    /// The guest crashed (a Rust panic is a trap too).
+    #[error("the plugin crashed: {0}")]
+    Trap(String),
+    /// The plugin's response body was larger than allowed.
+    #[error("the plugin's response ({0} bytes) exceeds the limit of {1} bytes")]
+    ResponseTooLarge(usize, usize),
+    /// Every instance slot stayed busy for the whole wall-clock limit.
+    #[error("the broker is at capacity; try again")]
+    Busy,
+}
+
+/// Which export to call.
+enum Export {
+    Manifest,
+    Handle(Request),
+}
+
+/// What the export returned.
+enum Answer {
+    Manifest(crate::bindings::handler::Manifest),
+    Handle(Response),
+}
+
+/// The runtime: engine, linker, loaded plugins.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<HostState>,
+    services: Arc<Services>,
+    upstreams: Arc<UpstreamMap>,
+    cache: ComponentCache,
+    registry: RwLock<Arc<Registry>>,
+    slots: Arc<Semaphore>,
+    _ticker: engine::EpochTicker,
+}
+
+impl Runtime {
+    /// Creates the engine, the linker and the epoch ticker.
+    pub fn new(services: Services, upstreams: UpstreamMap, cache_dir: &Path) -> anyhow::Result<Self> {
+        let engine = engine::build(&services.limits)?;
+        let mut linker = Linker::new(&engine);
+        capabilities::add_to_linker(&mut linker)?;
+        let ticker = engine::EpochTicker::start(&engine, services.limits.epoch_tick());
+        Ok(Self {
+            slots: Arc::new(Semaphore::new(services.limits.max_instances as usize)),
+            engine,
+            linker,
+            services: Arc::new(services),
+            upstreams: Arc::new(upstreams),
+            cache: ComponentCache::new(cache_dir)?,
+            registry: RwLock::new(Arc::new(Registry::default())),
+            _ticker: ticker,
+        })
+    }
+
+    /// The current plugin set (a snapshot: requests in flight keep the set they started with).
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry.read().expect("registry lock").clone()
+    }
+
+    /// Loads every `*.wasm` in `dir`, in name order. A plugin that fails to load or collides
+    /// with one already loaded is refused with an error log; the others still load. Returns
+    /// the refusals.
+    pub async fn load_dir(&self, dir: &Path) -> anyhow::Result<Vec<String>> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("reading plugin directory {}", dir.display()))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
+            .collect();
+        files.sort();
+        let mut refused = Vec::new();
+        for file in files {
+            if let Err(e) = self.load_file(&file).await {
+                let message = format!("{e:#}");
+                tracing::error!(plugin_file = %file.display(), "plugin refused: {message}");
+                refused.push(message);
+            }
+        }
+        Ok(refused)
+    }
+
+    /// Loads one component file and adds it to the registry.
+    pub async fn load_file(&self, file: &Path) -> anyhow::Result<Arc<LoadedPlugin>> {
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        let source = file.display().to_string();
+        let plugin = Arc::new(self.prepare(&bytes, source).await?);
+        let mut guard = self.registry.write().expect("registry lock");
+        let mut next = Registry::default();
+        for existing in guard.plugins() {
+            next.add(existing.clone()).map_err(anyhow::Error::msg)?;
+        }
+        next.add(plugin.clone()).map_err(anyhow::Error::msg)?;
+        *guard = Arc::new(next);
+        Ok(plugin)
+    }
+
+    /// Compiles (or loads from cache), type-checks and introspects a component.
+    async fn prepare(&self, bytes: &[u8], source: String) -> anyhow::Result<LoadedPlugin> {
+        let started = Instant::now();
+        let sha256 = ComponentCache::content_hash(bytes);
+        let (component, origin) = {
+            let (engine, cache, bytes) = (self.engine.clone(), self.cache.clone(), bytes.to_vec());
+            tokio::task::spawn_blocking(move || cache.load(&engine, &bytes))
+                .await?
+                .with_context(|| format!("{source} is not a valid WebAssembly component"))?
+        };
+        let pre = self.pre_instantiate(&component, &source)?;
+
+        // Ask the plugin who it is, in a throwaway instance with the usual limits.
+        let probe_env = Arc::new(PluginEnv {
+            name: format!("(loading {source})"),
+            egress: Egress::new(Vec::new(), self.upstreams.clone()),
+        });
+        let wire = match self
+            .sandboxed(&pre, probe_env, "load".into(), "broker".into(), Redactor::default(), Export::Manifest)
+            .await
+        {
+            Ok(Answer::Manifest(m)) => m,
+            Ok(Answer::Handle(_)) => unreachable!("asked for the manifest"),
+            Err(e) => anyhow::bail!("{source}: calling manifest() failed: {e}"),
+        };
+        let (manifest, hosts) =
+            Manifest::validate(wire).map_err(|e| anyhow::anyhow!("{source}: invalid manifest: {e}"))?;
+        tracing::info!(
+            plugin = %manifest.name,
+            version = %manifest.version,
+            file = %source,
+            sha256 = %&sha256[..16],
+            cache = match origin { Origin::Cache => "hit: loaded from cache, not recompiled", Origin::Compiled => "miss: compiled and cached" },
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "plugin loaded"
+        );
+        let env = Arc::new(PluginEnv {
+            name: manifest.name.clone(),
+            egress: Egress::new(hosts, self.upstreams.clone()),
+        });
+        Ok(LoadedPlugin {
+            manifest,
+            source,
+            sha256,
+            origin,
+            pre,
+            env,
+        })
+    }
+
+    /// Resolves the component's imports against the linker and checks its exports: this is
+    /// where a component that does not implement the `provider` world is refused.
+    fn pre_instantiate(&self, component: &Component, source: &str) -> anyhow::Result<ProviderPre<HostState>> {
+        let context = || {
+            format!(
+                "{source} does not implement the world cloud-broker:plugin/provider@{}",
+                env!("CARGO_PKG_VERSION")
+            )
+        };
+        let pre = self
+            .linker
+            .instantiate_pre(component)
+            .map_err(|e| anyhow::anyhow!("{}: {e:?}", context()))?;
+        ProviderPre::new(pre).map_err(|e| anyhow::anyhow!("{}: {e:?}", context()))
+    }
+
+    /// Handles one request in a fresh instance of `plugin`.
+    pub async fn call(
+        &self,
+        plugin: &LoadedPlugin,
+        request: Request,
+    ) -> Result<Response, CallError> {
+        let redactor = Redactor::from_request_body(&request.body);
+        let (request_id, tenant) = (request.request_id.clone(), request.tenant.clone());
+        let response = match self
+            .sandboxed(&plugin.pre, plugin.env.clone(), request_id, tenant, redactor, Export::Handle(request))
+            .await?
+        {
+            Answer::Handle(response) => response,
+            Answer::Manifest(_) => unreachable!("asked to handle a request"),
+        };
+        let max = self.services.limits.response_bytes;
+        if response.body.len() > max {
+            return Err(CallError::ResponseTooLarge(response.body.len(), max));
+        }
+        Ok(response)
+    }
+
+    /// Calls one export in a fresh instance under every limit, then drops the instance.
+    async fn sandboxed(
+        &self,
+        pre: &ProviderPre<HostState>,
+        env: Arc<PluginEnv>,
+        request_id: String,
+        tenant: String,
+        redactor: Redactor,
+        export: Export,
+    ) -> Result<Answer, CallError> {
+        let limits = &self.services.limits;
+        let wall = limits.wall();
+        let work = async {
+            let _slot = self.slots.clone().acquire_owned().await.map_err(|_| CallError::Busy)?;
+            let name = env.name.clone();
+            let state = HostState::new(
+                self.services.clone(),
+                env,
+                RequestState::new(request_id, tenant, redactor),
+            );
+            let mut store = Store::new(&self.engine, state);
+            store.limiter(|state| &mut state.limits);
+            let cpu = limits.cpu();
+            // The deadline fires every tick while the guest runs; it yields to the executor so
+            // a spinning guest cannot hog a worker thread, and interrupts once the guest's own
+            // running time (wall time minus time waiting in host calls) exceeds the CPU limit.
+            store.set_epoch_deadline(1);
+            store.epoch_deadline_callback(move |ctx| {
+                if ctx.data().request.guest_time() >= cpu {
+                    Ok(UpdateDeadline::Interrupt)
+                } else {
+                    Ok(UpdateDeadline::Yield(1))
+                }
+            });
+            let result = async {
+                let instance = pre.instantiate_async(&mut store).await?;
+                let handler = instance.cloud_broker_plugin_handler();
+                match export {
+                    Export::Manifest => handler.call_get_manifest(&mut store).await.map(Answer::Manifest),
+                    Export::Handle(request) => {
+                        handler.call_handle(&mut store, &request).await.map(Answer::Handle)
+                    }
+                }
+            }
+            .await;
+            let dropped = store.data().request.log_dropped;
+            if dropped > 0 {
+                tracing::warn!(plugin = %name, request_id = %store.data().request.request_id, dropped, "plugin log lines dropped over budget");
+            }
+            result.map_err(|e| self.classify(e))
+        };
+        tokio::time::timeout(wall, work)
+            .await
+            .unwrap_or(Err(CallError::WallTimeout(wall)))
+    }
+
+    fn classify(&self, error: wasmtime::Error) -> CallError {
+        let limits = &self.services.limits;
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => CallError::CpuLimit(limits.cpu()),
+            Some(trap) => CallError::Trap(format!("wasm trap: {trap}")),
+            None => {
+                let text = format!("{error:#}");
+                if text.contains("memory") && (text.contains("grow") || text.contains("limit")) {
+                    CallError::MemoryLimit(limits.memory_mib)
+                } else {
+                    CallError::Trap(text)
+                }
+            }
+        }
+    }
+}

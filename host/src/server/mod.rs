@@ -1,0 +1,84 @@
+//! The HTTP API: broker routes (`/healthz`, `/v1/plugins`) and everything else routed to the
+//! plugin whose prefix matches (`dispatch.rs`).
+
+mod dispatch;
+pub mod error;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+use crate::runtime::Runtime;
+
+/// Shared state of the HTTP handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// The plugin runtime.
+    pub runtime: Arc<Runtime>,
+    /// Largest request body accepted.
+    pub body_limit: usize,
+}
+
+/// The id of the request being served (from `x-request-id`, or generated).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// The broker's router.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/v1/plugins", get(list_plugins))
+        .fallback(dispatch::dispatch)
+        .with_state(state)
+        // Outermost, so every response (errors included) carries the request id.
+        .layer(middleware::from_fn(request_id))
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    axum::Json(json!({ "status": "ok", "plugins": state.runtime.registry().plugins().len() }))
+}
+
+async fn list_plugins(State(state): State<AppState>) -> impl IntoResponse {
+    let registry = state.runtime.registry();
+    let plugins: Vec<_> = registry
+        .plugins()
+        .iter()
+        .map(|p| {
+            json!({
+                "name": p.manifest.name,
+                "version": p.manifest.version,
+                "route_prefixes": p.manifest.route_prefixes,
+                "operations": p.manifest.operations,
+                "upstream_hosts": p.manifest.upstream_hosts,
+                "sha256": p.sha256,
+            })
+        })
+        .collect();
+    axum::Json(json!({ "plugins": plugins }))
+}
+
+/// Takes the client's `x-request-id` when it is a sane token, otherwise makes one; echoes it.
+async fn request_id(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        })
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}

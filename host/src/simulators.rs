@@ -1,0 +1,33 @@
+//! The built-in cloud simulators of the zero-setup default: started with the broker, with every
+//! cloud API host a plugin may declare mapped to them (an explicit operator mapping wins).
+
+use std::collections::BTreeMap;
+
+use broker_sim::{TencentSim, TencentSimConfig};
+
+/// The simulators started by the broker.
+pub struct Simulators {
+    /// Tencent Cloud API 3.0 (all `*.tencentcloudapi.com` services).
+    pub tencent: TencentSim,
+}
+
+impl Simulators {
+    /// Starts every simulator on a loopback port.
+    pub async fn start() -> anyhow::Result<Self> {
+        Ok(Self {
+            tencent: TencentSim::spawn(TencentSimConfig::default()).await?,
+        })
+    }
+
+    /// Maps the cloud API hosts to the simulators, unless the operator mapped them already.
+    pub fn map_upstreams(&self, upstreams: &mut BTreeMap<String, String>) {
+        upstreams
+            .entry("*.tencentcloudapi.com".into())
+            .or_insert_with(|| self.tencent.url());
+    }
+
+    /// One line for the log: which simulator listens where.
+    pub fn describe(&self) -> String {
+        format!("tencentcloudapi.com → {}", self.tencent.url())
+    }
+}

@@ -1,0 +1,146 @@
+//! Tencent Cloud provider plugin: the WeCube qcloud API (`/v1/qcloud/...`) over Tencent Cloud
+//! API 3.0. Each route takes a WeCube batch; see `shared/spec/qcloud-api.md`.
+
+use broker_sdk::http::method_name;
+use broker_sdk::wecube::{self, Input, Output};
+use broker_sdk::{ErrorMessage, Manifest, Method, Operation, Plugin, Request, Response};
+
+pub mod vpc;
+
+/// Every route this plugin serves starts with this prefix.
+pub const ROUTE_PREFIX: &str = "/v1/qcloud/";
+
+/// A per-input handler of a WeCube batch route.
+type Handler = fn(&Input) -> Result<Output, ErrorMessage>;
+
+/// One route: method, path, summary for the manifest, handler.
+struct Route {
+    method: Method,
+    path: &'static str,
+    summary: &'static str,
+    handler: Handler,
+}
+
+const ROUTES: &[Route] = &[
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/vpc/create",
+        summary: "Create a VPC (returns the existing one when `id` is found).",
+        handler: vpc::handle_create,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/vpc/terminate",
+        summary: "Delete a VPC (success when it is already gone).",
+        handler: vpc::handle_terminate,
+    },
+];
+
+/// The plugin type exported to the broker.
+pub struct Qcloud;
+
+impl Plugin for Qcloud {
+    fn manifest() -> Manifest {
+        Manifest {
+            name: "qcloud".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            route_prefixes: vec![ROUTE_PREFIX.to_owned()],
+            operations: ROUTES
+                .iter()
+                .map(|r| Operation {
+                    method: r.method,
+                    path: r.path.to_owned(),
+                    summary: r.summary.to_owned(),
+                })
+                .collect(),
+            upstream_hosts: vec![vpc::UPSTREAM_HOST.to_owned()],
+            error_template: broker_sdk::WECUBE_ERROR_TEMPLATE.to_owned(),
+        }
+    }
+
+    fn handle(request: Request) -> Response {
+        match route(request.method, &request.path) {
+            Ok(handler) => wecube::handle_batch(&request.body, handler),
+            Err((status, message)) => wecube::error_response(status, &message),
+        }
+    }
+}
+
+broker_sdk::export_provider!(Qcloud);
+
+/// Find the handler for `method` and `path`, or the (status, message) to answer with:
+/// 404 for an unknown path, 405 for a known path with another method.
+fn route(method: Method, path: &str) -> Result<Handler, (u16, String)> {
+    let mut path_matched = false;
+    for r in ROUTES.iter().filter(|r| r.path == path) {
+        path_matched = true;
+        if r.method == method {
+            return Ok(r.handler);
+        }
+    }
+    let method = method_name(method);
+    if path_matched {
+        Err((405, format!("method {method} is not allowed on {path}")))
+    } else {
+        Err((404, format!("unknown route {method} {path}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_manifest_declares_prefix_operations_host_and_template() {
+        let m = Qcloud::manifest();
+        assert_eq!(m.name, "qcloud");
+        assert_eq!(m.version, env!("CARGO_PKG_VERSION"));
+        assert_eq!(m.route_prefixes, ["/v1/qcloud/"]);
+        assert_eq!(m.upstream_hosts, ["vpc.tencentcloudapi.com"]);
+        assert_eq!(m.error_template, broker_sdk::WECUBE_ERROR_TEMPLATE);
+        let paths: Vec<_> = m.operations.iter().map(|o| o.path.as_str()).collect();
+        assert_eq!(paths, ["/v1/qcloud/vpc/create", "/v1/qcloud/vpc/terminate"]);
+        assert!(m.operations.iter().all(|o| o.method == Method::Post));
+        assert!(
+            m.operations
+                .iter()
+                .all(|o| o.path.starts_with(ROUTE_PREFIX))
+        );
+    }
+
+    #[test]
+    fn known_routes_resolve_and_others_get_404_or_405() {
+        assert!(route(Method::Post, "/v1/qcloud/vpc/create").is_ok());
+        assert!(route(Method::Post, "/v1/qcloud/vpc/terminate").is_ok());
+        assert_eq!(
+            route(Method::Post, "/v1/qcloud/x/y").err(),
+            Some((404, "unknown route POST /v1/qcloud/x/y".to_owned()))
+        );
+        assert_eq!(
+            route(Method::Get, "/v1/qcloud/vpc/create").err(),
+            Some((
+                405,
+                "method GET is not allowed on /v1/qcloud/vpc/create".to_owned()
+            ))
+        );
+    }
+
+    #[test]
+    fn unknown_routes_answer_with_the_wecube_envelope() {
+        let response = Qcloud::handle(Request {
+            method: Method::Post,
+            path: "/v1/qcloud/x/y".to_owned(),
+            query: String::new(),
+            headers: vec![],
+            body: vec![],
+            request_id: "r".to_owned(),
+            tenant: "default".to_owned(),
+        });
+        assert_eq!(response.status, 404);
+        let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(
+            body,
+            wecube::error_body("unknown route POST /v1/qcloud/x/y")
+        );
+    }
+}

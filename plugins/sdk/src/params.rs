@@ -1,0 +1,274 @@
+//! WeCube `provider_params` strings: `Region=ap-shanghai;AvailableZone=ap-shanghai-1;SecretID=...;SecretKey=...`.
+//!
+//! Errors name the entry position or the key, never a value: values may be secrets.
+
+use std::fmt;
+
+use crate::Credential;
+
+/// Why a `provider_params` string was rejected or lacks a key. Never contains a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamsError(String);
+
+impl ParamsError {
+    /// The message, e.g. ``provider_params is missing `SecretKey` ``.
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ParamsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ParamsError {}
+
+/// A parsed `key=value;key=value` string, in its original order.
+///
+/// Its `Debug` output lists the keys only.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct ProviderParams {
+    entries: Vec<(String, String)>,
+}
+
+impl fmt::Debug for ProviderParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderParams")
+            .field(
+                "keys",
+                &self.entries.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProviderParams {
+    /// Parse: split on `;`, trim each entry, split it on the first `=` (so a value may contain
+    /// `=`), trim key and value. One trailing empty entry (`a=1;`) is allowed; any other
+    /// empty entry, an entry without `=`, an empty key or a repeated key is an error.
+    pub fn parse(text: &str) -> Result<Self, ParamsError> {
+        let mut entries: Vec<(String, String)> = Vec::new();
+        let parts: Vec<&str> = text.split(';').collect();
+        let last = parts.len() - 1;
+        for (index, part) in parts.iter().enumerate() {
+            let position = index + 1;
+            let part = part.trim();
+            if part.is_empty() {
+                if index == last {
+                    continue;
+                }
+                return Err(ParamsError(format!(
+                    "provider_params entry {position} is empty"
+                )));
+            }
+            let Some((key, value)) = part.split_once('=') else {
+                return Err(ParamsError(format!(
+                    "provider_params entry {position} is not of the form key=value"
+                )));
+            };
+            let (key, value) = (key.trim(), value.trim());
+            if key.is_empty() {
+                return Err(ParamsError(format!(
+                    "provider_params entry {position} has an empty key"
+                )));
+            }
+            if entries.iter().any(|(k, _)| k == key) {
+                return Err(ParamsError(format!(
+                    "provider_params entry {position} repeats the key `{key}`"
+                )));
+            }
+            entries.push((key.to_owned(), value.to_owned()));
+        }
+        Ok(Self { entries })
+    }
+
+    /// The value of `key` (case-sensitive), if present.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of `key`; absent or empty is the error ``provider_params is missing `key` ``.
+    pub fn require(&self, key: &str) -> Result<&str, ParamsError> {
+        self.require_any(&[key])
+    }
+
+    /// The value of the first of `keys` that is present and non-empty (for alternative
+    /// spellings such as `SecretID`/`SecretId`); the error names the first spelling.
+    pub fn require_any(&self, keys: &[&str]) -> Result<&str, ParamsError> {
+        keys.iter()
+            .filter_map(|key| self.get(key))
+            .find(|value| !value.is_empty())
+            .ok_or_else(|| {
+                ParamsError(format!(
+                    "provider_params is missing `{}`",
+                    keys.first().copied().unwrap_or_default()
+                ))
+            })
+    }
+
+    /// The keys, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(k, _)| k.as_str())
+    }
+}
+
+/// The Tencent keys of a `provider_params` string: `Region`, `AvailableZone`, `SecretID`
+/// (or `SecretId`) and `SecretKey`. Its `Debug` output hides the secret key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TencentParams {
+    region: String,
+    zone: Option<String>,
+    secret_id: String,
+    secret_key: String,
+}
+
+impl fmt::Debug for TencentParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TencentParams")
+            .field("region", &self.region)
+            .field("zone", &self.zone)
+            .field("secret_id", &self.secret_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TencentParams {
+    /// Parse a `provider_params` string and require `Region`, `SecretID` and `SecretKey`.
+    pub fn parse(text: &str) -> Result<Self, ParamsError> {
+        Self::from_params(&ProviderParams::parse(text)?)
+    }
+
+    /// Require `Region`, `SecretID` (or `SecretId`) and `SecretKey`; `AvailableZone` is optional.
+    pub fn from_params(params: &ProviderParams) -> Result<Self, ParamsError> {
+        Ok(Self {
+            region: params.require("Region")?.to_owned(),
+            zone: params
+                .get("AvailableZone")
+                .filter(|z| !z.is_empty())
+                .map(str::to_owned),
+            secret_id: params.require_any(&["SecretID", "SecretId"])?.to_owned(),
+            secret_key: params.require("SecretKey")?.to_owned(),
+        })
+    }
+
+    /// `Region`, e.g. `ap-shanghai`.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// `AvailableZone`, e.g. `ap-shanghai-1`, if given.
+    pub fn zone(&self) -> Option<&str> {
+        self.zone.as_deref()
+    }
+
+    /// `AvailableZone`, or the error ``provider_params is missing `AvailableZone` ``.
+    pub fn require_zone(&self) -> Result<&str, ParamsError> {
+        self.zone()
+            .ok_or_else(|| ParamsError("provider_params is missing `AvailableZone`".to_owned()))
+    }
+
+    /// The public `SecretID`.
+    pub fn secret_id(&self) -> &str {
+        &self.secret_id
+    }
+
+    /// Hand the key pair to the host as an opaque [`Credential`] (the host also starts
+    /// redacting the secret from logs).
+    pub fn credential(&self) -> Credential {
+        Credential::inline(&self.secret_id, &self.secret_key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_guide_example_and_trims_spaces() {
+        let p = ProviderParams::parse(
+            " Region=ap-shanghai ; AvailableZone=ap-shanghai-1;SecretID=id;SecretKey=key",
+        )
+        .unwrap();
+        assert_eq!(p.get("Region"), Some("ap-shanghai"));
+        assert_eq!(p.get("AvailableZone"), Some("ap-shanghai-1"));
+        assert_eq!(p.require("SecretKey").unwrap(), "key");
+        assert_eq!(
+            p.keys().collect::<Vec<_>>(),
+            ["Region", "AvailableZone", "SecretID", "SecretKey"]
+        );
+    }
+
+    #[test]
+    fn a_value_containing_equals_signs_is_kept_whole() {
+        let p = ProviderParams::parse("SecretKey=abc=def==;Region=r").unwrap();
+        assert_eq!(p.get("SecretKey"), Some("abc=def=="));
+    }
+
+    #[test]
+    fn a_trailing_semicolon_is_ignored_and_empty_input_is_empty() {
+        let p = ProviderParams::parse("Region=r;").unwrap();
+        assert_eq!(p.keys().count(), 1);
+        assert_eq!(ProviderParams::parse("").unwrap().keys().count(), 0);
+    }
+
+    #[test]
+    fn malformed_entries_name_the_position_but_not_the_value() {
+        let e = ProviderParams::parse("Region=r;topsecret;SecretKey=k").unwrap_err();
+        assert_eq!(
+            e.message(),
+            "provider_params entry 2 is not of the form key=value"
+        );
+        assert!(!e.to_string().contains("topsecret"));
+        let e = ProviderParams::parse("Region=r;=secretvalue").unwrap_err();
+        assert_eq!(e.message(), "provider_params entry 2 has an empty key");
+        let e = ProviderParams::parse("Region=r;;SecretKey=k").unwrap_err();
+        assert_eq!(e.message(), "provider_params entry 2 is empty");
+    }
+
+    #[test]
+    fn a_duplicate_key_is_an_error_naming_key_and_position() {
+        let e = ProviderParams::parse("SecretKey=a;Region=r;SecretKey=b").unwrap_err();
+        assert_eq!(
+            e.message(),
+            "provider_params entry 3 repeats the key `SecretKey`"
+        );
+        assert!(!e.message().contains("=b"));
+    }
+
+    #[test]
+    fn require_reports_missing_and_empty_keys() {
+        let p = ProviderParams::parse("Region=;SecretID=id").unwrap();
+        assert_eq!(
+            p.require("SecretKey").unwrap_err().to_string(),
+            "provider_params is missing `SecretKey`"
+        );
+        assert_eq!(
+            p.require("Region").unwrap_err().to_string(),
+            "provider_params is missing `Region`"
+        );
+    }
+
+    #[test]
+    fn tencent_params_accept_both_secret_id_spellings_and_hide_the_key() {
+        let t = TencentParams::parse("Region=ap-guangzhou;SecretId=AKID;SecretKey=sk-1").unwrap();
+        assert_eq!(t.region(), "ap-guangzhou");
+        assert_eq!(t.secret_id(), "AKID");
+        assert_eq!(t.zone(), None);
+        assert!(t.require_zone().is_err());
+        assert!(!format!("{t:?}").contains("sk-1"));
+        let t =
+            TencentParams::parse("Region=r;AvailableZone=r-1;SecretID=AKID;SecretKey=k").unwrap();
+        assert_eq!(t.zone(), Some("r-1"));
+        assert_eq!(
+            TencentParams::parse("SecretID=a;SecretKey=b")
+                .unwrap_err()
+                .to_string(),
+            "provider_params is missing `Region`"
+        );
+    }
+}

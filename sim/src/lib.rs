@@ -1,0 +1,57 @@
+//! Stateful simulators of the upstream cloud APIs the broker talks to.
+//!
+//! Each simulator is a real HTTP server on loopback that checks request signatures exactly as the
+//! real cloud does (a wrong signature gets the provider's own error code), keeps state across calls
+//! (create → describe → delete), and can inject faults (latency, HTTP 500, broken JSON, hangs).
+//!
+//! Today there is one: [`TencentSim`], Tencent Cloud API 3.0 (`TC3-HMAC-SHA256`) with the VPC
+//! product. Start it on a free port, point the broker's upstream mapping at [`TencentSim::url`]:
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use broker_sim::{TencentSim, TencentSimConfig};
+//! let sim = TencentSim::spawn(TencentSimConfig::default()).await?;
+//! println!("vpc.tencentcloudapi.com -> {}", sim.url());
+//! # Ok(()) }
+//! ```
+//!
+//! Operators can poke a running simulator with `curl` through the fault endpoint described in
+//! [`faults`].
+
+pub mod faults;
+pub mod tencent;
+
+use std::fmt;
+
+pub use faults::{FaultKind, Faults};
+pub use tencent::{DEMO_CREDENTIALS, TencentSim, TencentSimConfig, run_tencent};
+
+/// One API key pair a simulator accepts.
+///
+/// `Debug` never prints the secret key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SimCredential {
+    /// The public key id (Tencent: `SecretId`).
+    pub secret_id: String,
+    /// The signing secret (Tencent: `SecretKey`).
+    pub secret_key: String,
+}
+
+impl SimCredential {
+    /// A key pair from its two halves.
+    pub fn new(secret_id: impl Into<String>, secret_key: impl Into<String>) -> Self {
+        Self {
+            secret_id: secret_id.into(),
+            secret_key: secret_key.into(),
+        }
+    }
+}
+
+impl fmt::Debug for SimCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimCredential")
+            .field("secret_id", &self.secret_id)
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
+}

@@ -1,0 +1,4 @@
+//! Simulator tests over real HTTP on loopback: one integration binary, one module per simulator.
+
+mod tc3_client;
+mod tencent;

@@ -1,0 +1,207 @@
+//! Benchmarks, printed as ratios measured in one run (`cargo bench -p broker-e2e`).
+//!
+//! (a) Sandbox cost per request: a fresh Store + instance of a component, one trivial `handle`
+//!     call, and the drop, through the broker's own `Runtime::call`. Target: p50 ≤ 10 µs.
+//! (b) End-to-end `vpc/create` throughput through the broker (HTTP in, qcloud component, signed
+//!     upstream call, HTTP out) against the same signed `CreateVpc` sent straight to the
+//!     simulator, both over loopback with the same concurrency. Target: ≥ 0.8×.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use broker::Broker;
+use broker::bindings::handler::Request;
+use broker::bindings::types::Method;
+use broker::capabilities::signed_http::sign::tc3;
+use broker::config::{BUILTIN_PLUGIN_DIR, Config};
+use broker_sim::{TencentSim, TencentSimConfig};
+use serde_json::json;
+
+const SANDBOX_ITERATIONS: usize = 20_000;
+const THROUGHPUT_REQUESTS: usize = 4_000;
+const CONCURRENCY: usize = 16;
+
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
+    let plugin_dir = tempfile::tempdir()?;
+    for (name, path) in [
+        ("qcloud.wasm", Path::new(BUILTIN_PLUGIN_DIR).join("qcloud.wasm")),
+        ("hostile.wasm", env!("FIXTURE_HOSTILE").into()),
+    ] {
+        std::fs::copy(path, plugin_dir.path().join(name))?;
+    }
+    let cache = tempfile::tempdir()?;
+    // Our own simulator, without Tencent's 20-VPC quota: the benchmark creates thousands.
+    let sim = TencentSim::spawn(TencentSimConfig {
+        vpc_quota_per_region: usize::MAX,
+        ..TencentSimConfig::default()
+    })
+    .await?;
+    let broker = Broker::start(Config {
+        listen: "127.0.0.1:0".parse()?,
+        plugin_dir: plugin_dir.path().to_path_buf(),
+        cache_dir: cache.path().to_path_buf(),
+        simulators: false,
+        upstreams: [("*.tencentcloudapi.com".to_string(), sim.url())].into(),
+        ..Config::default()
+    })
+    .await?;
+
+    sandbox_cost(&broker).await;
+    throughput(&broker, &sim.url()).await?;
+    broker.shutdown().await
+}
+
+async fn sandbox_cost(broker: &Broker) {
+    let registry = broker.runtime().registry();
+    let plugin = registry.route("/v1/hostile/noop").expect("hostile plugin loaded");
+    let request = Request {
+        method: Method::Post,
+        path: "/v1/hostile/noop".into(),
+        query: String::new(),
+        headers: vec![],
+        body: vec![],
+        request_id: "bench".into(),
+        tenant: "bench".into(),
+    };
+    for _ in 0..1_000 {
+        broker.runtime().call(plugin, request.clone()).await.expect("noop call");
+    }
+    let mut samples = Vec::with_capacity(SANDBOX_ITERATIONS);
+    for _ in 0..SANDBOX_ITERATIONS {
+        let started = Instant::now();
+        let response = broker.runtime().call(plugin, request.clone()).await;
+        samples.push(started.elapsed());
+        assert_eq!(response.expect("noop call").status, 200);
+    }
+    samples.sort();
+    let p50 = samples[samples.len() / 2];
+    let p99 = samples[samples.len() * 99 / 100];
+    println!(
+        "(a) sandbox cost per request (fresh Store + instantiate + trivial handle + drop), {SANDBOX_ITERATIONS} calls:"
+    );
+    println!("    p50 {:.1} µs, p99 {:.1} µs", micros(p50), micros(p99));
+    println!(
+        "    p50 / 10 µs target = {:.2}  ({})",
+        micros(p50) / 10.0,
+        if micros(p50) <= 10.0 { "target met" } else { "target NOT met" }
+    );
+}
+
+async fn throughput(broker: &Broker, sim_url: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let broker_url = format!("{}/v1/qcloud/vpc/create", broker.url());
+    let body = json!({"inputs": [{
+        "guid": "bench",
+        "provider_params": "Region=ap-shanghai;SecretID={$your_SecretID};SecretKey={$your_SecretKey}",
+        "name": "bench",
+        "cidr_block": "10.0.0.0/16"
+    }]})
+    .to_string();
+
+    let via_broker = {
+        let (client, url, body) = (client.clone(), broker_url.clone(), body.clone());
+        measure(move || {
+            let (client, url, body) = (client.clone(), url.clone(), body.clone());
+            async move {
+                let answer: serde_json::Value =
+                    client.post(url).body(body).send().await?.json().await?;
+                anyhow::ensure!(answer["result_code"] == "0", "broker failed: {answer}");
+                Ok(())
+            }
+        })
+        .await?
+    };
+    let direct = {
+        let (client, url) = (client.clone(), sim_url.to_string());
+        measure(move || {
+            let (client, url) = (client.clone(), url.clone());
+            async move {
+                let payload = br#"{"VpcName":"bench","CidrBlock":"10.0.0.0/16"}"#;
+                let host = url.trim_start_matches("http://").to_string();
+                let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() as i64;
+                let content_type = "application/json; charset=utf-8";
+                let signature = tc3::sign(&tc3::Tc3Request {
+                    method: "POST",
+                    canonical_uri: "/",
+                    canonical_query: "",
+                    headers: &[("content-type", content_type), ("host", &host)],
+                    payload,
+                    service: "vpc",
+                    timestamp: now,
+                    secret_id: "{$your_SecretID}",
+                    secret_key: "{$your_SecretKey}",
+                });
+                let answer: serde_json::Value = client
+                    .post(format!("{url}/"))
+                    .header("content-type", content_type)
+                    .header("authorization", signature.authorization)
+                    .header("x-tc-action", "CreateVpc")
+                    .header("x-tc-version", "2017-03-12")
+                    .header("x-tc-region", "ap-shanghai")
+                    .header("x-tc-timestamp", now.to_string())
+                    .body(payload.to_vec())
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                anyhow::ensure!(answer["Response"]["Vpc"]["VpcId"].is_string(), "sim failed: {answer}");
+                Ok(())
+            }
+        })
+        .await?
+    };
+    println!(
+        "(b) vpc/create throughput, {THROUGHPUT_REQUESTS} requests, concurrency {CONCURRENCY}, loopback:"
+    );
+    println!("    through the broker: {via_broker:.0} req/s");
+    println!("    straight to the simulator (same signed CreateVpc): {direct:.0} req/s");
+    let ratio = via_broker / direct;
+    println!(
+        "    ratio broker / direct = {ratio:.2}  (target ≥ 0.8: {})",
+        if ratio >= 0.8 { "met" } else { "NOT met" }
+    );
+    Ok(())
+}
+
+/// Runs `THROUGHPUT_REQUESTS` calls of `one` with `CONCURRENCY` workers; returns requests/s.
+async fn measure<F, Fut>(one: F) -> anyhow::Result<f64>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    let one = Arc::new(one);
+    // Warm up connections and caches.
+    for _ in 0..50 {
+        one().await?;
+    }
+    let remaining = Arc::new(std::sync::atomic::AtomicUsize::new(THROUGHPUT_REQUESTS));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..CONCURRENCY)
+        .map(|_| {
+            let (one, remaining) = (one.clone(), remaining.clone());
+            tokio::spawn(async move {
+                while remaining
+                    .fetch_update(std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok()
+                {
+                    one().await?;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await??;
+    }
+    Ok(THROUGHPUT_REQUESTS as f64 / started.elapsed().as_secs_f64())
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}

@@ -1,0 +1,162 @@
+//! Starting a broker for a test, calling it, and capturing its logs.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use broker::Broker;
+use broker::config::{BUILTIN_PLUGIN_DIR, Config, Limits};
+use serde_json::Value;
+use tracing_subscriber::EnvFilter;
+
+/// The hostile test plugin (built by `build.rs`).
+pub const HOSTILE: &str = env!("FIXTURE_HOSTILE");
+
+/// Path of a provider plugin built with the broker.
+pub fn provider(name: &str) -> PathBuf {
+    Path::new(BUILTIN_PLUGIN_DIR).join(format!("{name}.wasm"))
+}
+
+/// The compiled-component cache shared by all tests, so each component compiles once.
+pub fn shared_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache")
+}
+
+/// A broker started for one test, with its own plugin directory.
+pub struct TestBroker {
+    pub broker: Broker,
+    pub client: reqwest::Client,
+    _plugin_dir: tempfile::TempDir,
+}
+
+/// What a test wants from its broker.
+pub struct Setup {
+    pub plugins: Vec<PathBuf>,
+    pub limits: Limits,
+    pub cache_dir: PathBuf,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            plugins: vec![provider("qcloud"), PathBuf::from(HOSTILE)],
+            limits: Limits {
+                wall_secs: 20,
+                ..Limits::default()
+            },
+            cache_dir: shared_cache(),
+        }
+    }
+}
+
+impl TestBroker {
+    /// A broker with qcloud and the hostile fixture, default limits, built-in simulators.
+    pub async fn start() -> Self {
+        Self::with(Setup::default()).await
+    }
+
+    /// A broker as `setup` says.
+    pub async fn with(setup: Setup) -> Self {
+        capture_logs();
+        let plugin_dir = tempfile::tempdir().unwrap();
+        for plugin in &setup.plugins {
+            let name = plugin.file_name().unwrap();
+            std::fs::copy(plugin, plugin_dir.path().join(name)).unwrap();
+        }
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            plugin_dir: plugin_dir.path().to_path_buf(),
+            cache_dir: setup.cache_dir,
+            limits: setup.limits,
+            ..Config::default()
+        };
+        let broker = Broker::start(config).await.expect("broker starts");
+        Self {
+            broker,
+            client: reqwest::Client::new(),
+            _plugin_dir: plugin_dir,
+        }
+    }
+
+    /// The plugin directory (to add files before a restart).
+    pub fn plugin_dir(&self) -> &Path {
+        self._plugin_dir.path()
+    }
+
+    /// POSTs a raw body; returns status and JSON answer.
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.broker.url()))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("broker answers");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let json = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("answer to {path} is not JSON ({e}): {text}"));
+        (status, json)
+    }
+
+    /// POSTs JSON.
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.post_raw(path, body.to_string()).await
+    }
+
+    /// GETs a path; returns status and JSON answer.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.broker.url()))
+            .send()
+            .await
+            .expect("broker answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON answer"))
+    }
+
+    /// The Tencent simulator behind this broker.
+    pub fn tencent(&self) -> &broker_sim::TencentSim {
+        &self.broker.simulators().expect("simulators are on").tencent
+    }
+}
+
+/// `provider_params` with the simulator's demo credentials (the spec examples' placeholders).
+pub const DEMO_PARAMS: &str =
+    "Region=ap-shanghai;AvailableZone=ap-shanghai-1;SecretID={$your_SecretID};SecretKey={$your_SecretKey}";
+
+static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+/// Installs (once) a subscriber that records every log line of every test at TRACE for the
+/// broker's own targets, so tests can assert on what was (not) logged.
+pub fn capture_logs() {
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = buffer.clone();
+        tracing_subscriber::fmt()
+            .with_env_filter(EnvFilter::new("info,broker=trace,plugin=trace,broker_sim=trace"))
+            .with_writer(move || LogWriter(writer.clone()))
+            .with_ansi(false)
+            .init();
+        buffer
+    });
+}
+
+/// Everything logged so far.
+pub fn logs() -> String {
+    String::from_utf8_lossy(&LOGS.get().expect("capture_logs was called").lock().unwrap()).into_owned()
+}
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

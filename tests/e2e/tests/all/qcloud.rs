@@ -1,0 +1,157 @@
+//! The qcloud plugin's vpc routes, through the real host and component to the simulator.
+
+use serde_json::{Value, json};
+
+use crate::harness::{DEMO_PARAMS, TestBroker, logs};
+
+fn output(answer: &Value, i: usize) -> &Value {
+    &answer["results"]["outputs"][i]
+}
+
+#[tokio::test]
+async fn spec_vpc_create_example_creates_a_vpc() {
+    let t = TestBroker::start().await;
+    // The spec's example, verbatim.
+    let body = r#"{
+        "inputs":[
+            {
+            "guid": "0001_0000000011",
+            "provider_params": "Region=ap-shanghai;AvailableZone=ap-shanghai-1;SecretID={$your_SecretID};SecretKey={$your_SecretKey}",
+            "name": "api_test_vpc",
+            "cidr_block": "10.5.0.0/16"
+            }
+        ]
+    }"#;
+    let (status, answer) = t.post_raw("/v1/qcloud/vpc/create", body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["result_code"], "0", "{answer}");
+    assert_eq!(answer["result_message"], "success");
+    let out = output(&answer, 0);
+    assert_eq!(out["guid"], "0001_0000000011");
+    assert_eq!(out["error_code"], "0");
+    let id = out["id"].as_str().unwrap();
+    assert!(id.starts_with("vpc-") && id.len() == 12, "{id}");
+    assert_eq!(out["request_id"].as_str().unwrap().len(), 36, "a real request id: {out}");
+    assert_eq!(t.tencent().vpc_count(), 1);
+}
+
+#[tokio::test]
+async fn spec_vpc_terminate_example_succeeds_when_the_vpc_is_absent() {
+    let t = TestBroker::start().await;
+    let body = r#"{
+        "inputs":[
+            {
+            "guid": "0001_0000000011",
+            "provider_params": "Region=ap-shanghai;AvailableZone=ap-shanghai-1;SecretID={$your_SecretID};SecretKey={$your_SecretKey}",
+            "id": "vpc-k6051or0"
+            }
+        ]
+    }"#;
+    let (status, answer) = t.post_raw("/v1/qcloud/vpc/terminate", body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["result_code"], "0", "{answer}");
+    let out = output(&answer, 0);
+    assert_eq!(out["guid"], "0001_0000000011");
+    assert_eq!(out["id"], "vpc-k6051or0");
+    assert_eq!(out["error_code"], "0");
+}
+
+#[tokio::test]
+async fn create_then_terminate_removes_the_vpc_and_create_with_an_existing_id_does_not_create() {
+    let t = TestBroker::start().await;
+    let create = json!({"inputs": [{"guid": "g1", "provider_params": DEMO_PARAMS, "name": "a", "cidr_block": "10.0.0.0/16"}]});
+    let (_, answer) = t.post("/v1/qcloud/vpc/create", &create).await;
+    let id = output(&answer, 0)["id"].as_str().unwrap().to_string();
+
+    // `Inputs` with a capital I, as some spec examples write it.
+    let again = json!({"Inputs": [{"guid": "g1", "provider_params": DEMO_PARAMS, "id": id, "name": "a", "cidr_block": "10.0.0.0/16"}]});
+    let (_, answer) = t.post("/v1/qcloud/vpc/create", &again).await;
+    assert_eq!(answer["result_code"], "0", "{answer}");
+    assert_eq!(output(&answer, 0)["id"], id.as_str());
+    assert_eq!(t.tencent().vpc_count(), 1, "an existing id must not create another VPC");
+
+    let terminate = json!({"inputs": [{"guid": "g1", "provider_params": DEMO_PARAMS, "id": id}]});
+    let (_, answer) = t.post("/v1/qcloud/vpc/terminate", &terminate).await;
+    assert_eq!(answer["result_code"], "0", "{answer}");
+    assert_eq!(t.tencent().vpc_count(), 0);
+
+    // Terminating again is still a success (already gone).
+    let (_, answer) = t.post("/v1/qcloud/vpc/terminate", &terminate).await;
+    assert_eq!(answer["result_code"], "0", "{answer}");
+}
+
+#[tokio::test]
+async fn a_missing_field_fails_its_own_input_and_the_batch_goes_on() {
+    let t = TestBroker::start().await;
+    let body = json!({"inputs": [
+        {"guid": "bad", "provider_params": DEMO_PARAMS, "name": "a"},
+        {"guid": "good", "provider_params": DEMO_PARAMS, "name": "b", "cidr_block": "10.1.0.0/16"}
+    ]});
+    let (status, answer) = t.post("/v1/qcloud/vpc/create", &body).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["result_code"], "1", "{answer}");
+    let bad = output(&answer, 0);
+    assert_eq!(bad["guid"], "bad");
+    assert_eq!(bad["error_code"], "1");
+    assert!(bad["error_message"].as_str().unwrap().contains("cidr_block"), "{bad}");
+    let good = output(&answer, 1);
+    assert_eq!(good["guid"], "good");
+    assert_eq!(good["error_code"], "0", "{good}");
+    assert!(good["id"].as_str().unwrap().starts_with("vpc-"));
+    assert_eq!(t.tencent().vpc_count(), 1);
+}
+
+#[tokio::test]
+async fn a_field_of_the_wrong_type_is_a_clear_per_output_error() {
+    let t = TestBroker::start().await;
+    let body = json!({"inputs": [{"guid": "g", "provider_params": DEMO_PARAMS, "name": 123, "cidr_block": "10.0.0.0/16"}]});
+    let (_, answer) = t.post("/v1/qcloud/vpc/create", &body).await;
+    assert_eq!(answer["result_code"], "1");
+    let message = output(&answer, 0)["error_message"].as_str().unwrap();
+    assert!(message.contains("name") && message.contains("string"), "{message}");
+    assert_eq!(t.tencent().vpc_count(), 0);
+}
+
+#[tokio::test]
+async fn malformed_json_gets_the_wecube_envelope() {
+    let t = TestBroker::start().await;
+    let (status, answer) = t.post_raw("/v1/qcloud/vpc/create", "{\"inputs\": [").await;
+    assert_eq!(status, 400);
+    assert_eq!(answer["result_code"], "1");
+    assert!(answer["result_message"].as_str().unwrap().contains("JSON"), "{answer}");
+}
+
+#[tokio::test]
+async fn wrong_credentials_surface_tencents_error_in_the_output() {
+    let t = TestBroker::start().await;
+    let wrong_secret = "Region=ap-shanghai;SecretID={$your_SecretID};SecretKey=not-the-right-key";
+    let unknown_id = "Region=ap-shanghai;SecretID=AKIDunknown;SecretKey=whatever-key";
+    let body = json!({"inputs": [
+        {"guid": "g1", "provider_params": wrong_secret, "name": "a", "cidr_block": "10.0.0.0/16"},
+        {"guid": "g2", "provider_params": unknown_id, "name": "a", "cidr_block": "10.0.0.0/16"}
+    ]});
+    let (_, answer) = t.post("/v1/qcloud/vpc/create", &body).await;
+    assert_eq!(answer["result_code"], "1");
+    let first = output(&answer, 0)["error_message"].as_str().unwrap();
+    assert!(first.contains("AuthFailure.SignatureFailure") && first.contains("RequestId="), "{first}");
+    let second = output(&answer, 1)["error_message"].as_str().unwrap();
+    assert!(second.contains("AuthFailure.SecretIdNotFound"), "{second}");
+    assert!(!answer.to_string().contains("not-the-right-key"), "the secret is echoed: {answer}");
+}
+
+#[tokio::test]
+async fn secrets_never_reach_the_logs() {
+    let t = TestBroker::start().await;
+    let marker = "SECRETMARKER7f3a9c";
+    let params = format!("Region=ap-shanghai;SecretID={{$your_SecretID}};SecretKey={marker}");
+    // Through qcloud: the signature fails upstream, the error is logged and answered.
+    let body = json!({"inputs": [{"guid": "g", "provider_params": params, "seed": marker, "name": "a", "cidr_block": "10.0.0.0/16"}]});
+    let (_, answer) = t.post("/v1/qcloud/vpc/create", &body).await;
+    assert_eq!(answer["result_code"], "1");
+    // Through a plugin that tries to log the secret in its message and in a field.
+    let (status, _) = t.post("/v1/hostile/log-secret", &json!({"provider_params": params})).await;
+    assert_eq!(status, 200);
+    let logs = logs();
+    assert!(logs.contains("***"), "the hostile plugin's line was logged, masked");
+    assert!(!logs.contains(marker), "a secret reached the logs");
+}

@@ -1,0 +1,237 @@
+//! Test-only plugin that misbehaves on purpose, so the broker's containment can be tested.
+//!
+//! Routes (any method), under `/v1/hostile/`:
+//! - `noop`: 200 `{}` at once (measures the per-request sandbox cost; reads nothing).
+//! - `echo`: 200 with method, path, query, body, tenant, request id and headers as JSON.
+//! - `trap`: panics (a trap on wasm).
+//! - `spin`: burns CPU forever (stopped by the CPU/epoch limit).
+//! - `sleep-loop`: sleeps 10 ms forever (stopped by the wall-clock limit).
+//! - `log-secret`: wraps `provider_params`' key pair as a credential, then logs the raw
+//!   `SecretKey` in a message and a field (the host must redact both).
+//! - `egress`: unsigned GET to the body's `url`; answers the status or the `http-error`.
+//! - `alloc`: grows a buffer, touching every page, until allocation fails (memory cap).
+
+use broker_sdk::http::{RequestBuilder, json_response, method_name, send};
+use broker_sdk::{Manifest, Method, Operation, Plugin, ProviderParams, Request, Response, Signing};
+use serde_json::{Value, json};
+
+/// Every route starts with this prefix.
+pub const ROUTE_PREFIX: &str = "/v1/hostile/";
+
+/// The manifest's error template (deliberately not the WeCube one).
+pub const ERROR_TEMPLATE: &str = r#"{"ok":false,"error":"{{message}}"}"#;
+
+/// The route names (after the prefix).
+pub const ROUTES: &[&str] = &[
+    "noop",
+    "echo",
+    "trap",
+    "spin",
+    "sleep-loop",
+    "log-secret",
+    "egress",
+    "alloc",
+];
+
+/// The plugin type exported to the broker.
+pub struct Hostile;
+
+impl Plugin for Hostile {
+    fn manifest() -> Manifest {
+        Manifest {
+            name: "hostile".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            route_prefixes: vec![ROUTE_PREFIX.to_owned()],
+            operations: ROUTES
+                .iter()
+                .map(|name| Operation {
+                    method: Method::Post,
+                    path: format!("{ROUTE_PREFIX}{name}"),
+                    summary: format!("Misbehaves on purpose: {name}."),
+                })
+                .collect(),
+            upstream_hosts: vec!["vpc.tencentcloudapi.com".to_owned()],
+            error_template: ERROR_TEMPLATE.to_owned(),
+        }
+    }
+
+    fn handle(request: Request) -> Response {
+        let route = request.path.strip_prefix(ROUTE_PREFIX).unwrap_or_default();
+        match route {
+            "noop" => Response {
+                status: 200,
+                headers: Vec::new(),
+                body: b"{}".to_vec(),
+            },
+            "echo" => echo(&request),
+            "trap" => panic!("hostile plugin traps on purpose"),
+            "spin" => spin(),
+            "sleep-loop" => loop {
+                broker_sdk::clock::sleep_ms(10);
+            },
+            "log-secret" => log_secret(&request.body),
+            "egress" => egress(&request.body),
+            "alloc" => alloc(),
+            _ => failure(404, &format!("unknown route {}", request.path)),
+        }
+    }
+}
+
+broker_sdk::export_provider!(Hostile);
+
+fn failure(status: u16, message: &str) -> Response {
+    json_response(status, &json!({"ok": false, "error": message}))
+}
+
+fn echo(request: &Request) -> Response {
+    let headers: Vec<Value> = request
+        .headers
+        .iter()
+        .map(|h| json!({"name": h.name, "value": h.value}))
+        .collect();
+    json_response(
+        200,
+        &json!({
+            "method": method_name(request.method),
+            "path": request.path,
+            "query": request.query,
+            "body": String::from_utf8_lossy(&request.body),
+            "tenant": request.tenant,
+            "request_id": request.request_id,
+            "headers": headers,
+        }),
+    )
+}
+
+fn spin() -> ! {
+    let mut counter = 0u64;
+    loop {
+        counter = std::hint::black_box(counter.wrapping_add(1));
+    }
+}
+
+fn body_field(body: &[u8], name: &str) -> Result<String, Response> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| failure(400, &format!("bad JSON: {e}")))?;
+    value
+        .get(name)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| failure(400, &format!("body needs a string \"{name}\"")))
+}
+
+fn log_secret(body: &[u8]) -> Response {
+    let text = match body_field(body, "provider_params") {
+        Ok(text) => text,
+        Err(response) => return response,
+    };
+    let params = match ProviderParams::parse(&text) {
+        Ok(params) => params,
+        Err(e) => return failure(400, &e.to_string()),
+    };
+    let Ok(secret) = params.require("SecretKey") else {
+        return failure(400, "provider_params is missing `SecretKey`");
+    };
+    // Wrap first, as a well-behaved plugin would: from here on the host knows the secret.
+    let id = params
+        .get("SecretID")
+        .or_else(|| params.get("SecretId"))
+        .unwrap_or("hostile");
+    let _credential = broker_sdk::Credential::inline(id, secret);
+    broker_sdk::log::warn(
+        &format!("hostile plugin leaks the secret key {secret} on purpose"),
+        &[("secret_key", secret), ("note", "must be redacted")],
+    );
+    json_response(200, &json!({"ok": true, "logged": true}))
+}
+
+fn egress(body: &[u8]) -> Response {
+    let url = match body_field(body, "url") {
+        Ok(url) => url,
+        Err(response) => return response,
+    };
+    let request = RequestBuilder::new(Method::Get, url).build();
+    match send(&request, &Signing::None, None) {
+        Ok(response) => json_response(200, &json!({"ok": true, "status": response.status})),
+        Err(error) => json_response(200, &json!({"ok": false, "error": format!("{error:?}")})),
+    }
+}
+
+fn alloc() -> Response {
+    const STEP: usize = 1 << 20;
+    const PAGE: usize = 4096;
+    let mut buffer: Vec<u8> = Vec::new();
+    loop {
+        // Plain (infallible) growth: when the host refuses more memory the allocator aborts,
+        // which is a trap the broker must contain.
+        let start = buffer.len();
+        buffer.resize(start + STEP, 0);
+        for offset in (start..buffer.len()).step_by(PAGE) {
+            buffer[offset] = 0xA5;
+        }
+        std::hint::black_box(&buffer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(path: &str, body: &str) -> Request {
+        Request {
+            method: Method::Post,
+            path: path.to_owned(),
+            query: "a=1".to_owned(),
+            headers: vec![broker_sdk::Header {
+                name: "x-test".to_owned(),
+                value: "v".to_owned(),
+            }],
+            body: body.as_bytes().to_vec(),
+            request_id: "req-1".to_owned(),
+            tenant: "t1".to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_manifest_declares_every_route_and_the_error_template() {
+        let m = Hostile::manifest();
+        assert_eq!(m.name, "hostile");
+        assert_eq!(m.route_prefixes, [ROUTE_PREFIX]);
+        assert_eq!(m.upstream_hosts, ["vpc.tencentcloudapi.com"]);
+        assert_eq!(m.error_template, ERROR_TEMPLATE);
+        assert_eq!(m.operations.len(), ROUTES.len());
+    }
+
+    #[test]
+    fn noop_answers_an_empty_object() {
+        let r = Hostile::handle(request("/v1/hostile/noop", "not json"));
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"{}"[..]));
+    }
+
+    #[test]
+    fn echo_reflects_the_request() {
+        let r = Hostile::handle(request("/v1/hostile/echo", "hello"));
+        let v: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(
+            v,
+            json!({"method": "POST", "path": "/v1/hostile/echo", "query": "a=1", "body": "hello",
+                   "tenant": "t1", "request_id": "req-1", "headers": [{"name": "x-test", "value": "v"}]})
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "hostile plugin traps on purpose")]
+    fn trap_panics() {
+        Hostile::handle(request("/v1/hostile/trap", ""));
+    }
+
+    #[test]
+    fn unknown_routes_and_bad_bodies_get_the_plugin_error_shape() {
+        let r = Hostile::handle(request("/v1/hostile/nope", ""));
+        assert_eq!(r.status, 404);
+        let r = Hostile::handle(request("/v1/hostile/egress", "{}"));
+        assert_eq!(r.status, 400);
+        let v: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["ok"], false);
+    }
+}
