@@ -9,5 +9,8 @@ fn main() {
     let built = wasm_build::build_components(PROVIDERS);
     let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
     let dir = wasm_build::install_into(&built, &out.join("plugins"));
-    println!("cargo:rustc-env=BROKER_BUILTIN_PLUGIN_DIR={}", dir.display());
+    println!(
+        "cargo:rustc-env=BROKER_BUILTIN_PLUGIN_DIR={}",
+        dir.display()
+    );
 }

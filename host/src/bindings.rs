@@ -18,3 +18,18 @@ wasmtime::component::bindgen!({
 
 pub use cloud_broker::plugin::{clock, credentials, logging, signed_http, types};
 pub use exports::cloud_broker::plugin::handler;
+
+impl types::Method {
+    /// The method's name as HTTP writes it, e.g. `POST`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Head => "HEAD",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+            Self::Options => "OPTIONS",
+        }
+    }
+}

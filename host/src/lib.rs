@@ -20,6 +20,7 @@ pub mod simulators;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -48,7 +49,10 @@ impl Broker {
     }
 
     /// Starts a broker whose plugins see `clock` (tests pass a virtual clock).
-    pub async fn start_with_clock(mut config: Config, clock: Arc<dyn HostClock>) -> anyhow::Result<Self> {
+    pub async fn start_with_clock(
+        mut config: Config,
+        clock: Arc<dyn HostClock>,
+    ) -> anyhow::Result<Self> {
         config.validate()?;
         let simulators = if config.simulators {
             let sims = Simulators::start().await?;
@@ -71,7 +75,9 @@ impl Broker {
         let runtime = Arc::new(Runtime::new(services, upstreams, &config.cache_dir)?);
         let refused = runtime.load_dir(&config.plugin_dir).await?;
 
-        let listener = TcpListener::bind(config.listen).await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (set --listen)", config.listen))?;
         let addr = listener.local_addr()?;
         let app = server::app(server::AppState {
             runtime: runtime.clone(),

@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "broker", version, about = "Cloud broker: sandboxed Wasm provider plugins behind one HTTP API")]
+#[command(
+    name = "broker",
+    version,
+    about = "Cloud broker: sandboxed Wasm provider plugins behind one HTTP API"
+)]
 struct Cli {
     /// Log format.
     #[arg(long, global = true, env = "BROKER_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]

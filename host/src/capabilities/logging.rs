@@ -17,7 +17,11 @@ impl logging::Host for HostState {
         fields: Vec<Field>,
     ) -> wasmtime::Result<()> {
         let limits = &self.services.limits;
-        let size = message.len() + fields.iter().map(|f| f.key.len() + f.value.len()).sum::<usize>();
+        let size = message.len()
+            + fields
+                .iter()
+                .map(|f| f.key.len() + f.value.len())
+                .sum::<usize>();
         let request = &mut self.request;
         if request.log_lines >= limits.log_lines || request.log_bytes + size > limits.log_bytes {
             if request.log_dropped == 0 {
@@ -51,7 +55,11 @@ impl logging::Host for HostState {
             } else {
                 request.redactor.redact(truncate(&field.value))
             };
-            let _ = write!(rendered, "{}{key}={value:?}", if rendered.is_empty() { "" } else { " " });
+            let _ = write!(
+                rendered,
+                "{}{key}={value:?}",
+                if rendered.is_empty() { "" } else { " " }
+            );
         }
 
         let plugin = self.plugin.name.as_str();

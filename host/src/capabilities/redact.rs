@@ -60,9 +60,18 @@ impl Redactor {
         if key.ends_with("id") {
             return false;
         }
-        ["secret", "password", "passwd", "pwd", "seed", "token", "privatekey", "credential"]
-            .iter()
-            .any(|word| key.contains(word))
+        [
+            "secret",
+            "password",
+            "passwd",
+            "pwd",
+            "seed",
+            "token",
+            "privatekey",
+            "credential",
+        ]
+        .iter()
+        .any(|word| key.contains(word))
     }
 
     /// `text` with every secret replaced by [`MASK`].

@@ -56,8 +56,7 @@ impl ComponentCache {
         let compiled = engine.precompile_component(bytes)?;
         // Unique per writer: several brokers (or test threads) may compile the same component.
         let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4()));
-        std::fs::write(&tmp, &compiled)
-            .with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::write(&tmp, &compiled).with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
         Ok((deserialize(engine, &path)?, Origin::Compiled))
     }
@@ -66,8 +65,10 @@ impl ComponentCache {
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let engine_hash = hasher.finish();
-        self.dir
-            .join(format!("{}-{engine_hash:016x}.cwasm", Self::content_hash(bytes)))
+        self.dir.join(format!(
+            "{}-{engine_hash:016x}.cwasm",
+            Self::content_hash(bytes)
+        ))
     }
 }
 

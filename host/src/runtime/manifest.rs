@@ -71,7 +71,9 @@ impl Manifest {
                 .iter()
                 .find(|r| prefix.starts_with(*r) || r.starts_with(prefix.trim_end_matches('/')))
             {
-                return Err(format!("route prefix `{prefix}` overlaps the broker's own `{reserved}`"));
+                return Err(format!(
+                    "route prefix `{prefix}` overlaps the broker's own `{reserved}`"
+                ));
             }
         }
         let hosts = m
@@ -90,7 +92,7 @@ impl Manifest {
             .operations
             .into_iter()
             .map(|op| Operation {
-                method: format!("{:?}", op.method).to_ascii_uppercase(),
+                method: op.method.as_str().to_string(),
                 path: op.path,
                 summary: op.summary,
             })
@@ -139,14 +141,24 @@ mod tests {
 
     #[test]
     fn bad_manifests_are_refused_with_a_reason() {
-        let cases: Vec<(fn(&mut handler::Manifest), &str)> = vec![
+        type Mutation = fn(&mut handler::Manifest);
+        let cases: Vec<(Mutation, &str)> = vec![
             (|m| m.name = "Bad Name".into(), "name"),
-            (|m| m.route_prefixes = vec!["v1/x".into()], "must start and end"),
+            (
+                |m| m.route_prefixes = vec!["v1/x".into()],
+                "must start and end",
+            ),
             (|m| m.route_prefixes = vec!["/admin/".into()], "overlaps"),
             (|m| m.route_prefixes = vec!["/v1/".into()], "overlaps"),
             (|m| m.route_prefixes.clear(), "empty"),
-            (|m| m.upstream_hosts = vec!["not a host".into()], "not a host name"),
-            (|m| m.error_template = "{not json {{message}}".into(), "not JSON"),
+            (
+                |m| m.upstream_hosts = vec!["not a host".into()],
+                "not a host name",
+            ),
+            (
+                |m| m.error_template = "{not json {{message}}".into(),
+                "not JSON",
+            ),
         ];
         for (mutate, expected) in cases {
             let mut m = manifest();

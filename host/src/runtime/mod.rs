@@ -94,7 +94,11 @@ pub struct Runtime {
 
 impl Runtime {
     /// Creates the engine, the linker and the epoch ticker.
-    pub fn new(services: Services, upstreams: UpstreamMap, cache_dir: &Path) -> anyhow::Result<Self> {
+    pub fn new(
+        services: Services,
+        upstreams: UpstreamMap,
+        cache_dir: &Path,
+    ) -> anyhow::Result<Self> {
         let engine = engine::build(&services.limits)?;
         let mut linker = Linker::new(&engine);
         capabilities::add_to_linker(&mut linker)?;
@@ -170,15 +174,22 @@ impl Runtime {
             egress: Egress::new(Vec::new(), self.upstreams.clone()),
         });
         let wire = match self
-            .sandboxed(&pre, probe_env, "load".into(), "broker".into(), Redactor::default(), Export::Manifest)
+            .sandboxed(
+                &pre,
+                probe_env,
+                "load".into(),
+                "broker".into(),
+                Redactor::default(),
+                Export::Manifest,
+            )
             .await
         {
             Ok(Answer::Manifest(m)) => m,
             Ok(Answer::Handle(_)) => unreachable!("asked for the manifest"),
             Err(e) => anyhow::bail!("{source}: calling manifest() failed: {e}"),
         };
-        let (manifest, hosts) =
-            Manifest::validate(wire).map_err(|e| anyhow::anyhow!("{source}: invalid manifest: {e}"))?;
+        let (manifest, hosts) = Manifest::validate(wire)
+            .map_err(|e| anyhow::anyhow!("{source}: invalid manifest: {e}"))?;
         tracing::info!(
             plugin = %manifest.name,
             version = %manifest.version,
@@ -204,7 +215,11 @@ impl Runtime {
 
     /// Resolves the component's imports against the linker and checks its exports: this is
     /// where a component that does not implement the `provider` world is refused.
-    fn pre_instantiate(&self, component: &Component, source: &str) -> anyhow::Result<ProviderPre<HostState>> {
+    fn pre_instantiate(
+        &self,
+        component: &Component,
+        source: &str,
+    ) -> anyhow::Result<ProviderPre<HostState>> {
         let context = || {
             format!(
                 "{source} does not implement the world cloud-broker:plugin/provider@{}",
@@ -227,7 +242,14 @@ impl Runtime {
         let redactor = Redactor::from_request_body(&request.body);
         let (request_id, tenant) = (request.request_id.clone(), request.tenant.clone());
         let response = match self
-            .sandboxed(&plugin.pre, plugin.env.clone(), request_id, tenant, redactor, Export::Handle(request))
+            .sandboxed(
+                &plugin.pre,
+                plugin.env.clone(),
+                request_id,
+                tenant,
+                redactor,
+                Export::Handle(request),
+            )
             .await?
         {
             Answer::Handle(response) => response,
@@ -253,7 +275,12 @@ impl Runtime {
         let limits = &self.services.limits;
         let wall = limits.wall();
         let work = async {
-            let _slot = self.slots.clone().acquire_owned().await.map_err(|_| CallError::Busy)?;
+            let _slot = self
+                .slots
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| CallError::Busy)?;
             let name = env.name.clone();
             let state = HostState::new(
                 self.services.clone(),
@@ -278,10 +305,14 @@ impl Runtime {
                 let instance = pre.instantiate_async(&mut store).await?;
                 let handler = instance.cloud_broker_plugin_handler();
                 match export {
-                    Export::Manifest => handler.call_get_manifest(&mut store).await.map(Answer::Manifest),
-                    Export::Handle(request) => {
-                        handler.call_handle(&mut store, &request).await.map(Answer::Handle)
-                    }
+                    Export::Manifest => handler
+                        .call_get_manifest(&mut store)
+                        .await
+                        .map(Answer::Manifest),
+                    Export::Handle(request) => handler
+                        .call_handle(&mut store, &request)
+                        .await
+                        .map(Answer::Handle),
                 }
             }
             .await;

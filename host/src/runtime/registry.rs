@@ -17,7 +17,11 @@ impl Registry {
     /// error names both plugins and the colliding prefixes.
     pub fn add(&mut self, plugin: Arc<LoadedPlugin>) -> Result<(), String> {
         for prefix in &plugin.manifest.route_prefixes {
-            if let Some((other, idx)) = self.routes.iter().find(|(other, _)| overlaps(prefix, other)) {
+            if let Some((other, idx)) = self
+                .routes
+                .iter()
+                .find(|(other, _)| overlaps(prefix, other))
+            {
                 let existing = &self.plugins[*idx];
                 return Err(format!(
                     "plugin `{}` ({}) claims route prefix `{prefix}`, which collides with `{other}` of plugin `{}` ({})",
@@ -25,12 +29,14 @@ impl Registry {
                 ));
             }
         }
-        if let Some(existing) = self.plugins.iter().find(|p| p.manifest.name == plugin.manifest.name) {
+        if let Some(existing) = self
+            .plugins
+            .iter()
+            .find(|p| p.manifest.name == plugin.manifest.name)
+        {
             return Err(format!(
                 "plugin `{}` ({}) has the same name as the plugin loaded from {}",
-                plugin.manifest.name,
-                plugin.source,
-                existing.source
+                plugin.manifest.name, plugin.source, existing.source
             ));
         }
         let idx = self.plugins.len();

@@ -57,7 +57,12 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
         tenant: "default".to_string(),
     };
     let span = tracing::info_span!("plugin_call", plugin = %plugin.manifest.name, request_id = %request_id);
-    match state.runtime.call(plugin, wit_request).instrument(span).await {
+    match state
+        .runtime
+        .call(plugin, wit_request)
+        .instrument(span)
+        .await
+    {
         Ok(response) => into_http(response, template),
         Err(error) => {
             tracing::warn!(
@@ -70,7 +75,10 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
             plugin_error(
                 template,
                 status_for(&error),
-                &format!("{error} (plugin `{}`, request id {request_id})", plugin.manifest.name),
+                &format!(
+                    "{error} (plugin `{}`, request id {request_id})",
+                    plugin.manifest.name
+                ),
             )
         }
     }
@@ -120,7 +128,10 @@ fn into_http(response: handler::Response, template: &str) -> Response {
         return plugin_error(
             template,
             StatusCode::INTERNAL_SERVER_ERROR,
-            &format!("the plugin answered with an invalid HTTP status {}", response.status),
+            &format!(
+                "the plugin answered with an invalid HTTP status {}",
+                response.status
+            ),
         );
     };
     let mut headers = HeaderMap::new();
@@ -136,7 +147,10 @@ fn into_http(response: handler::Response, template: &str) -> Response {
             );
         };
         // Framing headers are the server's business, not the plugin's.
-        if matches!(name.as_str(), "content-length" | "transfer-encoding" | "connection") {
+        if matches!(
+            name.as_str(),
+            "content-length" | "transfer-encoding" | "connection"
+        ) {
             continue;
         }
         headers.append(name, value);

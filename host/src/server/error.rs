@@ -26,7 +26,9 @@ impl ApiError {
         Self {
             status: StatusCode::NOT_FOUND,
             code: "not_found",
-            message: format!("no route for {method} {path}; GET /v1/plugins lists the plugins and their operations"),
+            message: format!(
+                "no route for {method} {path}; GET /v1/plugins lists the plugins and their operations"
+            ),
         }
     }
 }
@@ -41,9 +43,10 @@ impl IntoResponse for ApiError {
 /// A failed plugin call, rendered in the plugin's envelope.
 pub fn plugin_error(template: &str, status: StatusCode, message: &str) -> Response {
     let mut response = (status, render_error(template, message)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 

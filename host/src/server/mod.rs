@@ -72,7 +72,8 @@ async fn request_id(mut request: Request, next: Next) -> Response {
         .filter(|v| {
             !v.is_empty()
                 && v.len() <= 128
-                && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         })
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
     request.extensions_mut().insert(RequestId(id.clone()));

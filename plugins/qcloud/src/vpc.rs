@@ -183,30 +183,30 @@ fn log_outcome(action: &str, guid: &str, result: &Result<Output, ErrorMessage>) 
 /// `POST /v1/qcloud/vpc/create`, one input.
 pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
     let args = CreateArgs::from_input(input)?;
-    let credential = args.params.credential();
-    let client = Client::new(
-        &credential,
-        SERVICE,
-        API_VERSION,
-        Some(args.params.region()),
-    );
-    let result = create(&client, &args);
-    log_outcome("vpc/create", &args.guid, &result);
-    result
+    with_client("vpc/create", &args.guid, &args.params, |api| {
+        create(api, &args)
+    })
 }
 
 /// `POST /v1/qcloud/vpc/terminate`, one input.
 pub fn handle_terminate(input: &Input) -> Result<Output, ErrorMessage> {
     let args = TerminateArgs::from_input(input)?;
-    let credential = args.params.credential();
-    let client = Client::new(
-        &credential,
-        SERVICE,
-        API_VERSION,
-        Some(args.params.region()),
-    );
-    let result = terminate(&client, &args);
-    log_outcome("vpc/terminate", &args.guid, &result);
+    with_client("vpc/terminate", &args.guid, &args.params, |api| {
+        terminate(api, &args)
+    })
+}
+
+/// Runs `action` against the VPC API with the input's credentials and logs its outcome.
+fn with_client(
+    route: &str,
+    guid: &str,
+    params: &TencentParams,
+    action: impl FnOnce(&Client) -> Result<Output, ErrorMessage>,
+) -> Result<Output, ErrorMessage> {
+    let credential = params.credential();
+    let client = Client::new(&credential, SERVICE, API_VERSION, Some(params.region()));
+    let result = action(&client);
+    log_outcome(route, guid, &result);
     result
 }
 

@@ -131,9 +131,7 @@ fn create(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
     if region.len() >= quota {
         return Err(TcError::new(
             "LimitExceeded",
-            format!(
-                "The number of VPCs in this region has reached the quota of {quota}."
-            ),
+            format!("The number of VPCs in this region has reached the quota of {quota}."),
         ));
     }
     let vpc = Vpc {

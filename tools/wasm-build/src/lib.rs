@@ -112,13 +112,8 @@ pub fn install_into(built: &[Built], dir: &Path) -> PathBuf {
     }
     for b in built {
         let dest = dir.join(format!("{}.wasm", b.package));
-        std::fs::copy(&b.path, &dest).unwrap_or_else(|e| {
-            panic!(
-                "copy {} to {}: {e}",
-                b.path.display(),
-                dest.display()
-            )
-        });
+        std::fs::copy(&b.path, &dest)
+            .unwrap_or_else(|e| panic!("copy {} to {}: {e}", b.path.display(), dest.display()));
     }
     dir.to_path_buf()
 }

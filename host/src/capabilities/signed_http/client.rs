@@ -48,7 +48,11 @@ impl HttpClient {
         timeout: Duration,
         max_body: usize,
     ) -> Result<IncomingResponse, HttpError> {
-        let client = if dest.mapped { &self.mapped } else { &self.guarded };
+        let client = if dest.mapped {
+            &self.mapped
+        } else {
+            &self.guarded
+        };
         let mut request = client.request(method, dest.url.clone()).timeout(timeout);
         for (name, value) in headers {
             request = request.header(name, value);
@@ -129,9 +133,8 @@ impl Resolve for CheckedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         Box::pin(async move {
             let host = name.as_str().to_string();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             for addr in &addrs {
                 if let Some(why) = forbidden_address(addr.ip()) {
                     return Err(Box::new(AddressDenied {

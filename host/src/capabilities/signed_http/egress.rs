@@ -100,7 +100,10 @@ impl Egress {
     /// Checks `url` against the policy and applies the mapping.
     pub fn route(&self, url: &Url) -> Result<Destination, String> {
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("scheme `{}` is not allowed (use https)", url.scheme()));
+            return Err(format!(
+                "scheme `{}` is not allowed (use https)",
+                url.scheme()
+            ));
         }
         let host = url
             .host_str()
@@ -147,9 +150,7 @@ pub fn forbidden_address(ip: IpAddr) -> Option<&'static str> {
         }
         IpAddr::V6(v6) if v6.is_loopback() => Some("a loopback address"),
         IpAddr::V6(v6) if v6.is_unicast_link_local() => Some("a link-local address"),
-        IpAddr::V6(v6) if v6.is_unspecified() || v6.is_multicast() => {
-            Some("not a unicast address")
-        }
+        IpAddr::V6(v6) if v6.is_unspecified() || v6.is_multicast() => Some("not a unicast address"),
         _ => None,
     }
 }
@@ -164,7 +165,10 @@ mod tests {
             .map(|(h, u)| (h.to_string(), u.to_string()))
             .collect();
         Egress::new(
-            declared.iter().map(|d| HostPattern::parse(d).unwrap()).collect(),
+            declared
+                .iter()
+                .map(|d| HostPattern::parse(d).unwrap())
+                .collect(),
             Arc::new(UpstreamMap::new(&map).unwrap()),
         )
     }
@@ -172,9 +176,14 @@ mod tests {
     #[test]
     fn undeclared_hosts_are_denied() {
         let e = egress(&["vpc.tencentcloudapi.com"], &[]);
-        let err = e.route(&Url::parse("https://evil.example.com/").unwrap()).unwrap_err();
+        let err = e
+            .route(&Url::parse("https://evil.example.com/").unwrap())
+            .unwrap_err();
         assert!(err.contains("evil.example.com"), "{err}");
-        assert!(e.route(&Url::parse("https://vpc.tencentcloudapi.com/").unwrap()).is_ok());
+        assert!(
+            e.route(&Url::parse("https://vpc.tencentcloudapi.com/").unwrap())
+                .is_ok()
+        );
     }
 
     #[test]
@@ -202,7 +211,10 @@ mod tests {
     #[test]
     fn literal_metadata_and_loopback_addresses_are_denied_when_unmapped() {
         let e = egress(&["169.254.169.254", "127.0.0.1"], &[]);
-        for url in ["http://169.254.169.254/latest/meta-data", "http://127.0.0.1:22/"] {
+        for url in [
+            "http://169.254.169.254/latest/meta-data",
+            "http://127.0.0.1:22/",
+        ] {
             assert!(e.route(&Url::parse(url).unwrap()).is_err(), "{url}");
         }
         assert!(forbidden_address("::ffff:127.0.0.1".parse().unwrap()).is_some());

@@ -22,7 +22,6 @@ pub use egress::{Egress, HostPattern, UpstreamMap, forbidden_address};
 use super::HostState;
 use super::credentials::CredentialEntry;
 use crate::bindings::signed_http::{self, HttpError, IncomingResponse, OutgoingRequest, Signing};
-use crate::bindings::types::Method;
 
 impl signed_http::Host for HostState {
     async fn send(
@@ -72,7 +71,14 @@ impl signed_http::Host for HostState {
         let started = Instant::now();
         let result = services
             .http
-            .send(&dest, method, headers, body, timeout, limits.upstream_response_bytes)
+            .send(
+                &dest,
+                method,
+                headers,
+                body,
+                timeout,
+                limits.upstream_response_bytes,
+            )
             .await;
         self.charge_host_time(started);
         tracing::debug!(
@@ -87,7 +93,12 @@ impl signed_http::Host for HostState {
     }
 }
 
-type Ready = (egress::Destination, reqwest::Method, Vec<(String, String)>, Vec<u8>);
+type Ready = (
+    egress::Destination,
+    reqwest::Method,
+    Vec<(String, String)>,
+    Vec<u8>,
+);
 
 impl HostState {
     /// Validates, routes and signs a request; nothing is sent yet.
@@ -116,14 +127,21 @@ impl HostState {
             if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err()
                 || reqwest::header::HeaderValue::from_str(&header.value).is_err()
             {
-                return Err(HttpError::InvalidRequest(format!("invalid header `{}`", header.name)));
+                return Err(HttpError::InvalidRequest(format!(
+                    "invalid header `{}`",
+                    header.name
+                )));
             }
         }
-        let method = method_name(request.method);
+        let method = request.method.as_str();
         let mut prepared = signing::Prepared {
             url: dest.url.clone(),
             method: method.to_string(),
-            headers: request.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+            headers: request
+                .headers
+                .into_iter()
+                .map(|h| (h.name, h.value))
+                .collect(),
             body: request.body,
         };
         let now = SystemTime::now()
@@ -138,17 +156,5 @@ impl HostState {
         };
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("standard method");
         Ok((dest, method, prepared.headers, prepared.body))
-    }
-}
-
-fn method_name(method: Method) -> &'static str {
-    match method {
-        Method::Get => "GET",
-        Method::Head => "HEAD",
-        Method::Post => "POST",
-        Method::Put => "PUT",
-        Method::Patch => "PATCH",
-        Method::Delete => "DELETE",
-        Method::Options => "OPTIONS",
     }
 }

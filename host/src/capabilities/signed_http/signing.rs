@@ -22,7 +22,9 @@ pub struct Prepared {
 
 impl Prepared {
     fn has_header(&self, name: &str) -> bool {
-        self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 
     fn header(&self, name: &str) -> Option<&str> {
@@ -51,14 +53,17 @@ pub fn apply(
     nonce: &str,
 ) -> Result<(), String> {
     let needs_credential = || {
-        credential.ok_or_else(|| "this signing scheme needs a credential, and none was given".to_string())
+        credential
+            .ok_or_else(|| "this signing scheme needs a credential, and none was given".to_string())
     };
     match signing {
         Signing::None => Ok(()),
         Signing::Bearer => {
             let cred = needs_credential()?;
-            req.headers
-                .push(("authorization".into(), format!("Bearer {}", cred.secret.expose())));
+            req.headers.push((
+                "authorization".into(),
+                format!("Bearer {}", cred.secret.expose()),
+            ));
             Ok(())
         }
         Signing::Tc3(params) => sign_tc3(params, needs_credential()?, req, now),
@@ -67,10 +72,17 @@ pub fn apply(
     }
 }
 
-fn sign_tc3(params: &Tc3, cred: &CredentialEntry, req: &mut Prepared, now: i64) -> Result<(), String> {
+fn sign_tc3(
+    params: &Tc3,
+    cred: &CredentialEntry,
+    req: &mut Prepared,
+    now: i64,
+) -> Result<(), String> {
     if !req.has_header("content-type") {
-        req.headers
-            .push(("content-type".into(), "application/json; charset=utf-8".into()));
+        req.headers.push((
+            "content-type".into(),
+            "application/json; charset=utf-8".into(),
+        ));
     }
     let content_type = req.header("content-type").unwrap_or_default().to_string();
     let host = req.host_header();
@@ -108,7 +120,9 @@ fn sign_rpc(
 ) -> Result<(), String> {
     let timestamp = OffsetDateTime::from_unix_timestamp(now)
         .map_err(|e| e.to_string())?
-        .format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+        ))
         .map_err(|e| e.to_string())?;
     let mut params: Vec<(String, String)> = req
         .url
@@ -165,14 +179,24 @@ mod tests {
             version: "2017-03-12".into(),
             region: Some("ap-shanghai".into()),
         };
-        apply(&Signing::Tc3(params), Some(&cred()), &mut req, 1_551_113_065, "n").unwrap();
+        apply(
+            &Signing::Tc3(params),
+            Some(&cred()),
+            &mut req,
+            1_551_113_065,
+            "n",
+        )
+        .unwrap();
         let auth = req.header("authorization").unwrap().to_string();
         assert!(auth.starts_with("TC3-HMAC-SHA256 Credential=testid/2019-02-25/vpc/tc3_request, SignedHeaders=content-type;host, Signature="), "{auth}");
         let expected = tc3::sign(&tc3::Tc3Request {
             method: "POST",
             canonical_uri: "/",
             canonical_query: "",
-            headers: &[("content-type", "application/json; charset=utf-8"), ("host", "127.0.0.1:9000")],
+            headers: &[
+                ("content-type", "application/json; charset=utf-8"),
+                ("host", "127.0.0.1:9000"),
+            ],
             payload: &req.body,
             service: "vpc",
             timestamp: 1_551_113_065,
@@ -201,7 +225,10 @@ mod tests {
         )
         .unwrap();
         let query = req.url.query().unwrap();
-        assert!(query.contains("Signature=OLeaidS1JvxuMvnyHOwuJ%2BuX5qY%3D"), "{query}");
+        assert!(
+            query.contains("Signature=OLeaidS1JvxuMvnyHOwuJ%2BuX5qY%3D"),
+            "{query}"
+        );
         assert!(query.contains("AccessKeyId=testid"));
     }
 

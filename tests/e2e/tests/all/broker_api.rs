@@ -10,13 +10,20 @@ async fn an_unknown_path_gets_a_404_json_error() {
     let (status, answer) = t.post("/v1/nothing/here", &json!({})).await;
     assert_eq!(status, 404);
     assert_eq!(answer["error"]["code"], "not_found");
-    assert!(answer["error"]["message"].as_str().unwrap().contains("/v1/nothing/here"));
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/v1/nothing/here")
+    );
 }
 
 #[tokio::test]
 async fn an_unknown_route_under_a_plugin_prefix_gets_the_plugins_404() {
     let t = TestBroker::start().await;
-    let (status, answer) = t.post("/v1/qcloud/nothing/here", &json!({"inputs": []})).await;
+    let (status, answer) = t
+        .post("/v1/qcloud/nothing/here", &json!({"inputs": []}))
+        .await;
     assert_eq!(status, 404);
     assert_eq!(answer["result_code"], "1", "{answer}");
 }
@@ -43,13 +50,17 @@ async fn plugins_and_health_are_listed() {
         .map(|op| op["path"].as_str().unwrap())
         .collect();
     assert!(paths.contains(&"/v1/qcloud/vpc/create"), "{paths:?}");
+    assert_eq!(qcloud["operations"][0]["method"], "POST");
     assert!(paths.contains(&"/v1/qcloud/vpc/terminate"), "{paths:?}");
 }
 
 #[tokio::test]
 async fn an_oversized_body_is_refused_in_the_plugins_envelope() {
     let t = TestBroker::with(Setup {
-        limits: broker::config::Limits { body_bytes: 1024, ..Default::default() },
+        limits: broker::config::Limits {
+            body_bytes: 1024,
+            ..Default::default()
+        },
         ..Setup::default()
     })
     .await;
@@ -71,10 +82,18 @@ async fn a_plugin_whose_prefix_collides_is_refused_naming_both() {
     let refused = t.broker.refused();
     assert_eq!(refused.len(), 1, "{refused:?}");
     let message = &refused[0];
-    assert!(message.contains("/v1/qcloud/") && message.contains("collides"), "{message}");
-    assert!(message.contains("qcloud-fork.wasm") && message.contains("qcloud.wasm"), "{message}");
+    assert!(
+        message.contains("/v1/qcloud/") && message.contains("collides"),
+        "{message}"
+    );
+    assert!(
+        message.contains("qcloud-fork.wasm") && message.contains("qcloud.wasm"),
+        "{message}"
+    );
     // The first one still serves.
-    let (status, _) = t.post("/v1/qcloud/vpc/create", &json!({"inputs": []})).await;
+    let (status, _) = t
+        .post("/v1/qcloud/vpc/create", &json!({"inputs": []}))
+        .await;
     assert_eq!(status, 200);
 }
 
@@ -90,7 +109,12 @@ async fn a_file_that_is_not_a_provider_component_is_refused() {
     .await;
     let refused = t.broker.refused();
     assert_eq!(refused.len(), 1, "{refused:?}");
-    assert!(refused[0].contains("junk.wasm") && refused[0].contains("not a valid WebAssembly component"), "{}", refused[0]);
+    assert!(
+        refused[0].contains("junk.wasm")
+            && refused[0].contains("not a valid WebAssembly component"),
+        "{}",
+        refused[0]
+    );
 }
 
 #[tokio::test]

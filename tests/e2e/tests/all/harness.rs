@@ -78,11 +78,6 @@ impl TestBroker {
         }
     }
 
-    /// The plugin directory (to add files before a restart).
-    pub fn plugin_dir(&self) -> &Path {
-        self._plugin_dir.path()
-    }
-
     /// POSTs a raw body; returns status and JSON answer.
     pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
         let response = self
@@ -124,8 +119,7 @@ impl TestBroker {
 }
 
 /// `provider_params` with the simulator's demo credentials (the spec examples' placeholders).
-pub const DEMO_PARAMS: &str =
-    "Region=ap-shanghai;AvailableZone=ap-shanghai-1;SecretID={$your_SecretID};SecretKey={$your_SecretKey}";
+pub const DEMO_PARAMS: &str = "Region=ap-shanghai;AvailableZone=ap-shanghai-1;SecretID={$your_SecretID};SecretKey={$your_SecretKey}";
 
 static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
 
@@ -136,7 +130,9 @@ pub fn capture_logs() {
         let buffer = Arc::new(Mutex::new(Vec::new()));
         let writer = buffer.clone();
         tracing_subscriber::fmt()
-            .with_env_filter(EnvFilter::new("info,broker=trace,plugin=trace,broker_sim=trace"))
+            .with_env_filter(EnvFilter::new(
+                "info,broker=trace,plugin=trace,broker_sim=trace",
+            ))
             .with_writer(move || LogWriter(writer.clone()))
             .with_ansi(false)
             .init();
@@ -146,7 +142,8 @@ pub fn capture_logs() {
 
 /// Everything logged so far.
 pub fn logs() -> String {
-    String::from_utf8_lossy(&LOGS.get().expect("capture_logs was called").lock().unwrap()).into_owned()
+    String::from_utf8_lossy(&LOGS.get().expect("capture_logs was called").lock().unwrap())
+        .into_owned()
 }
 
 struct LogWriter(Arc<Mutex<Vec<u8>>>);

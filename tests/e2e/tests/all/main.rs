@@ -1,7 +1,7 @@
 //! End-to-end tests: the real broker, the real plugin components and the real simulators, over
 //! loopback HTTP. One binary (`cargo test -p broker-e2e`), one module per area.
 
-mod harness;
 mod broker_api;
+mod harness;
 mod qcloud;
 mod sandbox;

@@ -31,7 +31,11 @@ async fn spec_vpc_create_example_creates_a_vpc() {
     assert_eq!(out["error_code"], "0");
     let id = out["id"].as_str().unwrap();
     assert!(id.starts_with("vpc-") && id.len() == 12, "{id}");
-    assert_eq!(out["request_id"].as_str().unwrap().len(), 36, "a real request id: {out}");
+    assert_eq!(
+        out["request_id"].as_str().unwrap().len(),
+        36,
+        "a real request id: {out}"
+    );
     assert_eq!(t.tencent().vpc_count(), 1);
 }
 
@@ -68,7 +72,11 @@ async fn create_then_terminate_removes_the_vpc_and_create_with_an_existing_id_do
     let (_, answer) = t.post("/v1/qcloud/vpc/create", &again).await;
     assert_eq!(answer["result_code"], "0", "{answer}");
     assert_eq!(output(&answer, 0)["id"], id.as_str());
-    assert_eq!(t.tencent().vpc_count(), 1, "an existing id must not create another VPC");
+    assert_eq!(
+        t.tencent().vpc_count(),
+        1,
+        "an existing id must not create another VPC"
+    );
 
     let terminate = json!({"inputs": [{"guid": "g1", "provider_params": DEMO_PARAMS, "id": id}]});
     let (_, answer) = t.post("/v1/qcloud/vpc/terminate", &terminate).await;
@@ -93,7 +101,13 @@ async fn a_missing_field_fails_its_own_input_and_the_batch_goes_on() {
     let bad = output(&answer, 0);
     assert_eq!(bad["guid"], "bad");
     assert_eq!(bad["error_code"], "1");
-    assert!(bad["error_message"].as_str().unwrap().contains("cidr_block"), "{bad}");
+    assert!(
+        bad["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("cidr_block"),
+        "{bad}"
+    );
     let good = output(&answer, 1);
     assert_eq!(good["guid"], "good");
     assert_eq!(good["error_code"], "0", "{good}");
@@ -108,7 +122,10 @@ async fn a_field_of_the_wrong_type_is_a_clear_per_output_error() {
     let (_, answer) = t.post("/v1/qcloud/vpc/create", &body).await;
     assert_eq!(answer["result_code"], "1");
     let message = output(&answer, 0)["error_message"].as_str().unwrap();
-    assert!(message.contains("name") && message.contains("string"), "{message}");
+    assert!(
+        message.contains("name") && message.contains("string"),
+        "{message}"
+    );
     assert_eq!(t.tencent().vpc_count(), 0);
 }
 
@@ -118,7 +135,10 @@ async fn malformed_json_gets_the_wecube_envelope() {
     let (status, answer) = t.post_raw("/v1/qcloud/vpc/create", "{\"inputs\": [").await;
     assert_eq!(status, 400);
     assert_eq!(answer["result_code"], "1");
-    assert!(answer["result_message"].as_str().unwrap().contains("JSON"), "{answer}");
+    assert!(
+        answer["result_message"].as_str().unwrap().contains("JSON"),
+        "{answer}"
+    );
 }
 
 #[tokio::test]
@@ -133,10 +153,16 @@ async fn wrong_credentials_surface_tencents_error_in_the_output() {
     let (_, answer) = t.post("/v1/qcloud/vpc/create", &body).await;
     assert_eq!(answer["result_code"], "1");
     let first = output(&answer, 0)["error_message"].as_str().unwrap();
-    assert!(first.contains("AuthFailure.SignatureFailure") && first.contains("RequestId="), "{first}");
+    assert!(
+        first.contains("AuthFailure.SignatureFailure") && first.contains("RequestId="),
+        "{first}"
+    );
     let second = output(&answer, 1)["error_message"].as_str().unwrap();
     assert!(second.contains("AuthFailure.SecretIdNotFound"), "{second}");
-    assert!(!answer.to_string().contains("not-the-right-key"), "the secret is echoed: {answer}");
+    assert!(
+        !answer.to_string().contains("not-the-right-key"),
+        "the secret is echoed: {answer}"
+    );
 }
 
 #[tokio::test]
@@ -149,9 +175,17 @@ async fn secrets_never_reach_the_logs() {
     let (_, answer) = t.post("/v1/qcloud/vpc/create", &body).await;
     assert_eq!(answer["result_code"], "1");
     // Through a plugin that tries to log the secret in its message and in a field.
-    let (status, _) = t.post("/v1/hostile/log-secret", &json!({"provider_params": params})).await;
+    let (status, _) = t
+        .post(
+            "/v1/hostile/log-secret",
+            &json!({"provider_params": params}),
+        )
+        .await;
     assert_eq!(status, 200);
     let logs = logs();
-    assert!(logs.contains("***"), "the hostile plugin's line was logged, masked");
+    assert!(
+        logs.contains("***"),
+        "the hostile plugin's line was logged, masked"
+    );
     assert!(!logs.contains(marker), "a secret reached the logs");
 }

@@ -10,6 +10,8 @@
 //!   `SecretKey` in a message and a field (the host must redact both).
 //! - `egress`: unsigned GET to the body's `url`; answers the status or the `http-error`.
 //! - `alloc`: grows a buffer, touching every page, until allocation fails (memory cap).
+//! - `count`: how many requests this instance has served, kept in a static: always 1 when
+//!   every request gets a fresh instance whose memory was really reset.
 
 use broker_sdk::http::{RequestBuilder, json_response, method_name, send};
 use broker_sdk::{Manifest, Method, Operation, Plugin, ProviderParams, Request, Response, Signing};
@@ -31,7 +33,11 @@ pub const ROUTES: &[&str] = &[
     "log-secret",
     "egress",
     "alloc",
+    "count",
 ];
+
+/// Requests served by this instance (see the `count` route).
+static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// The plugin type exported to the broker.
 pub struct Hostile;
@@ -72,6 +78,10 @@ impl Plugin for Hostile {
             "log-secret" => log_secret(&request.body),
             "egress" => egress(&request.body),
             "alloc" => alloc(),
+            "count" => {
+                let calls = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                json_response(200, &json!({ "calls": calls }))
+            }
             _ => failure(404, &format!("unknown route {}", request.path)),
         }
     }
