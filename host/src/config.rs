@@ -20,8 +20,18 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Directory of plugin components (`*.wasm`) loaded at start.
     pub plugin_dir: PathBuf,
-    /// Directory for the compiled-component cache.
-    pub cache_dir: PathBuf,
+    /// Directory for the broker's own files: the embedded SQLite database, the secrets key, the
+    /// keys created on first start, and (by default) the compiled-component cache.
+    pub data_dir: PathBuf,
+    /// Directory for the compiled-component cache [default: `<data_dir>/cache`].
+    pub cache_dir: Option<PathBuf>,
+    /// The state store: `postgres://…` to share tenants, accounts and audit between brokers,
+    /// `sqlite://…` for a file of your choice [default: `<data_dir>/broker.db`].
+    pub database: Option<String>,
+    /// File holding the 32-byte AES-256-GCM key that encrypts stored cloud secrets
+    /// [default: `<data_dir>/secrets.key`, created on first start]. The environment variable
+    /// `BROKER_SECRETS_KEY` (base64) takes precedence.
+    pub secrets_key_file: Option<PathBuf>,
     /// Start the built-in cloud simulators and send every cloud API call to them.
     /// On by default so the broker works with no cloud account; set `false` for real clouds.
     pub simulators: bool,
@@ -39,7 +49,10 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             plugin_dir: PathBuf::from(BUILTIN_PLUGIN_DIR),
-            cache_dir: PathBuf::from("data/cache"),
+            data_dir: PathBuf::from("data"),
+            cache_dir: None,
+            database: None,
+            secrets_key_file: None,
             simulators: true,
             upstreams: BTreeMap::new(),
             limits: Limits::default(),
@@ -76,6 +89,10 @@ pub struct Limits {
     pub log_lines: u32,
     /// Log bytes one request may write (message and fields).
     pub log_bytes: usize,
+    /// How long a verified API key or a tenant policy is cached, in seconds. A key revoked or a
+    /// policy changed on another broker takes effect there within this time (at once on the
+    /// broker that made the change).
+    pub auth_cache_secs: u64,
 }
 
 impl Default for Limits {
@@ -93,6 +110,7 @@ impl Default for Limits {
             upstream_response_bytes: 8 << 20,
             log_lines: 1_000,
             log_bytes: 256 << 10,
+            auth_cache_secs: 5,
         }
     }
 }
@@ -110,6 +128,11 @@ impl Limits {
     pub fn epoch_tick(&self) -> Duration {
         Duration::from_millis(self.epoch_tick_ms.max(1))
     }
+    /// The key and policy cache lifetime as a duration.
+    pub fn auth_cache(&self) -> Duration {
+        Duration::from_secs(self.auth_cache_secs)
+    }
+
     /// The upstream timeout as a duration.
     pub fn upstream_timeout(&self) -> Duration {
         Duration::from_secs(self.upstream_timeout_secs)
@@ -117,6 +140,20 @@ impl Limits {
 }
 
 impl Config {
+    /// Where compiled components are cached.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.cache_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("cache"))
+    }
+
+    /// Where the secrets key file is.
+    pub fn secrets_key_file(&self) -> PathBuf {
+        self.secrets_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("secrets.key"))
+    }
+
     /// Reads a TOML configuration file; keys absent from it keep their defaults.
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)

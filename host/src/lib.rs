@@ -7,15 +7,20 @@
 //! * [`runtime`]: engine, component cache, plugin loading, a fresh instance per request.
 //! * [`server`]: the HTTP API and routing to plugins.
 //! * [`simulators`]: the built-in cloud simulators of the zero-setup default.
+//! * [`tenancy`], [`audit`], [`bootstrap`]: per-tenant policy, the audit writer, first-start keys;
+//!   the state itself lives in the `broker-store` crate (SQLite or PostgreSQL).
 //!
 //! [`Broker`] ties them together.
 
+pub mod audit;
 pub mod bindings;
+pub mod bootstrap;
 pub mod capabilities;
 pub mod config;
 pub mod runtime;
 pub mod server;
 pub mod simulators;
+pub mod tenancy;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,6 +30,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use audit::AuditLog;
+use broker_store::{SecretsKey, Store};
 use capabilities::Services;
 use capabilities::clock::{HostClock, SystemClock};
 use capabilities::signed_http::{HttpClient, UpstreamMap};
@@ -32,12 +39,18 @@ use config::Config;
 use runtime::Runtime;
 use simulators::Simulators;
 
+/// Environment variable with the base64 secrets key; wins over the key file.
+pub const SECRETS_KEY_ENV: &str = "BROKER_SECRETS_KEY";
+
 /// A running broker: HTTP server, runtime, and (in the default mode) the simulators.
 pub struct Broker {
     addr: SocketAddr,
     runtime: Arc<Runtime>,
     simulators: Option<Simulators>,
     refused: Vec<String>,
+    store: Store,
+    audit: Arc<AuditLog>,
+    bootstrapped: Option<bootstrap::Bootstrapped>,
     shutdown: oneshot::Sender<()>,
     server: JoinHandle<std::io::Result<()>>,
 }
@@ -66,22 +79,45 @@ impl Broker {
         } else {
             None
         };
+        let store = open_store(&config).await?;
+        let bootstrapped = bootstrap::ensure_keys(&store, &config.data_dir).await?;
+        if let Some(b) = &bootstrapped {
+            tracing::warn!(
+                "first start: created an admin key ({}) and tenant `{}` with a key ({}); \
+                 send them as `Authorization: Bearer <key>`",
+                b.admin_key_file.display(),
+                bootstrap::DEFAULT_TENANT,
+                b.tenant_key_file.display(),
+            );
+        }
         let upstreams = UpstreamMap::new(&config.upstreams)?;
         let services = Services {
             http: HttpClient::new()?,
             clock,
             limits: config.limits.clone(),
+            store: store.clone(),
         };
-        let runtime = Arc::new(Runtime::new(services, upstreams, &config.cache_dir)?);
+        let runtime = Arc::new(Runtime::new(services, upstreams, &config.cache_dir())?);
         let refused = runtime.load_dir(&config.plugin_dir).await?;
 
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {} (set --listen)", config.listen))?;
         let addr = listener.local_addr()?;
+        let audit = Arc::new(AuditLog::start(store.clone()));
         let app = server::app(server::AppState {
             runtime: runtime.clone(),
             body_limit: config.limits.body_bytes,
+            store: store.clone(),
+            auth: Arc::new(server::auth::Authenticator::new(
+                store.clone(),
+                config.limits.auth_cache(),
+            )),
+            gate: Arc::new(tenancy::Gate::new(
+                store.clone(),
+                config.limits.auth_cache(),
+            )),
+            audit: audit.clone(),
         });
         let (shutdown, signal) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -100,6 +136,9 @@ impl Broker {
             runtime,
             simulators,
             refused,
+            store,
+            audit,
+            bootstrapped,
             shutdown,
             server,
         })
@@ -130,10 +169,50 @@ impl Broker {
         &self.refused
     }
 
-    /// Stops accepting connections, lets requests in flight finish, and returns.
+    /// The state store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Where the first start wrote its keys, if this start was the first.
+    pub fn bootstrapped(&self) -> Option<&bootstrap::Bootstrapped> {
+        self.bootstrapped.as_ref()
+    }
+
+    /// Stops accepting connections, lets requests in flight finish, writes the queued audit
+    /// rows, and returns.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(());
         self.server.await??;
+        match Arc::try_unwrap(self.audit) {
+            Ok(audit) => audit.close().await,
+            Err(_) => {
+                tracing::warn!("audit writer still shared at shutdown; queued rows may be lost")
+            }
+        }
+        self.store.close().await;
         Ok(())
     }
+}
+
+/// Opens the configured store (the data directory's SQLite file by default) with the secrets
+/// key from `BROKER_SECRETS_KEY` or the key file (created on first start).
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let secrets = match std::env::var(SECRETS_KEY_ENV) {
+        Ok(text) => SecretsKey::from_base64(text.trim())
+            .with_context(|| format!("{SECRETS_KEY_ENV} is not a base64 32-byte key"))?,
+        Err(_) => {
+            std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                format!("creating data directory {}", config.data_dir.display())
+            })?;
+            SecretsKey::load_or_create(&config.secrets_key_file())?
+        }
+    };
+    let store = match &config.database {
+        Some(url) => Store::open(url, secrets).await,
+        None => Store::open_in_data_dir(&config.data_dir, secrets).await,
+    }
+    .context("opening the state store")?;
+    tracing::info!(backend = store.backend_name(), "state store ready");
+    Ok(store)
 }

@@ -40,9 +40,15 @@ struct ServeArgs {
     /// Directory of plugin components (*.wasm) [default: the plugins built with the broker].
     #[arg(long, env = "BROKER_PLUGIN_DIR")]
     plugin_dir: Option<PathBuf>,
-    /// Directory of the compiled-component cache [default: data/cache].
+    /// Directory for the database, keys and cache [default: data].
+    #[arg(long, env = "BROKER_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Directory of the compiled-component cache [default: <data-dir>/cache].
     #[arg(long, env = "BROKER_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
+    /// State store URL: postgres://… to share state between brokers [default: SQLite in <data-dir>].
+    #[arg(long, env = "BROKER_DATABASE")]
+    database: Option<String>,
     /// Map an upstream host a plugin declares to another base URL: HOST=URL (repeatable).
     #[arg(long = "upstream", value_name = "HOST=URL")]
     upstreams: Vec<String>,
@@ -77,8 +83,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(dir) = args.plugin_dir {
         config.plugin_dir = dir;
     }
+    if let Some(dir) = args.data_dir {
+        config.data_dir = dir;
+    }
     if let Some(dir) = args.cache_dir {
-        config.cache_dir = dir;
+        config.cache_dir = Some(dir);
+    }
+    if let Some(url) = args.database {
+        config.database = Some(url);
     }
     if let Some(simulators) = args.simulators {
         config.simulators = simulators;
@@ -87,7 +99,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         config.add_upstream(spec)?;
     }
     let broker = Broker::start(config).await.context("starting the broker")?;
-    tokio::signal::ctrl_c().await?;
+    shutdown_signal().await?;
     tracing::info!("shutting down: finishing requests in flight");
     broker.shutdown().await
+}
+
+/// Ctrl-C, or SIGTERM (what service managers and container runtimes send).
+async fn shutdown_signal() -> anyhow::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result?,
+        _ = terminate.recv() => {}
+    }
+    Ok(())
 }

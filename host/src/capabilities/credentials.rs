@@ -1,4 +1,7 @@
 //! The `credentials` capability: opaque handles to secrets the plugin signs with but never reads.
+//!
+//! `lookup` reads the calling tenant's account from the store; its secret goes into the
+//! instance's resource table, on the host side, and never into guest memory.
 
 use std::fmt;
 
@@ -38,7 +41,62 @@ pub struct CredentialEntry {
     pub secret: Secret,
 }
 
-impl credentials::Host for HostState {}
+impl credentials::Host for HostState {
+    async fn lookup(
+        &mut self,
+        provider: String,
+        name: String,
+    ) -> wasmtime::Result<
+        Result<(Resource<CredentialEntry>, credentials::Account), credentials::LookupError>,
+    > {
+        let started = std::time::Instant::now();
+        let found = self
+            .services
+            .store
+            .account_secret(&self.request.tenant, &provider, &name)
+            .await;
+        self.charge_host_time(started);
+        let (account, secret) = match found {
+            Ok(found) => found,
+            Err(broker_store::StoreError::NotFound(_)) => {
+                return Ok(Err(credentials::LookupError::NotFound(format!(
+                    "tenant `{}` has no `{provider}` account named `{name}`",
+                    self.request.tenant
+                ))));
+            }
+            Err(e) => {
+                tracing::error!(
+                    plugin = %self.plugin.name,
+                    request_id = %self.request.request_id,
+                    error.type = "account_lookup_failed",
+                    "account lookup failed: {e}"
+                );
+                return Ok(Err(credentials::LookupError::Unavailable(
+                    "the account store is unavailable".into(),
+                )));
+            }
+        };
+        self.request.redactor.add(secret.expose());
+        let key_id = account
+            .secret_id
+            .clone()
+            .or_else(|| account.username.clone());
+        let handle = self.table().push(CredentialEntry {
+            id: key_id.clone().unwrap_or_default(),
+            secret: Secret::new(secret.expose()),
+        })?;
+        Ok(Ok((
+            handle,
+            credentials::Account {
+                provider: account.provider,
+                name: account.name,
+                key_id,
+                default_region: account.default_region,
+                endpoint: account.endpoint,
+            },
+        )))
+    }
+}
 
 impl credentials::HostCredential for HostState {
     async fn inline(

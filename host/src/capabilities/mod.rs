@@ -33,6 +33,8 @@ pub struct Services {
     pub clock: Arc<dyn HostClock>,
     /// The operator's limits.
     pub limits: Limits,
+    /// The account store behind `credentials.lookup`.
+    pub store: broker_store::Store,
 }
 
 /// What the host knows about one loaded plugin, shared by all its instances.

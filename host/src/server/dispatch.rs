@@ -5,15 +5,21 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use broker_store::{AuditRecord, Principal, StoreError};
+use time::OffsetDateTime;
 use tracing::Instrument;
 
 use super::AppState;
 use super::error::{ApiError, plugin_error, status_for};
 use crate::bindings::handler;
 use crate::bindings::types::{Header, Method};
+use crate::tenancy::Refusal;
 
 /// Headers never forwarded to a plugin: credentials of the broker's own API.
 const PRIVATE_HEADERS: &[&str] = &["authorization", "cookie", "proxy-authorization"];
+
+/// Header with which an admin key names the tenant a plugin call acts for.
+pub const ACT_AS_TENANT: &str = "x-broker-tenant";
 
 /// The fallback handler: every path the broker does not serve itself.
 pub async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
@@ -29,6 +35,25 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
         return ApiError::not_found(parts.method.as_str(), &path).into_response();
     };
     let template = &plugin.manifest.error_template;
+    let plugin_name = plugin.manifest.name.as_str();
+
+    let tenant = match caller_tenant(&state, &parts.headers).await {
+        Ok(tenant) => tenant,
+        Err(e) => {
+            let mut response = plugin_error(template, e.status, &e.message);
+            if e.www_authenticate {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            return response;
+        }
+    };
+    let _admission = match state.gate.admit(&tenant, plugin_name).await {
+        Ok(admission) => admission,
+        Err(refusal) => return refused(template, &refusal),
+    };
+
     let Some(method) = wit_method(&parts.method) else {
         return plugin_error(
             template,
@@ -47,6 +72,7 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
             );
         }
     };
+    let guids = request_guids(&body);
     let wit_request = handler::Request {
         method,
         path: path.clone(),
@@ -54,34 +80,135 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
         headers: forwarded_headers(&parts.headers),
         body,
         request_id: request_id.clone(),
-        tenant: "default".to_string(),
+        tenant: tenant.clone(),
     };
-    let span = tracing::info_span!("plugin_call", plugin = %plugin.manifest.name, request_id = %request_id);
-    match state
+    let span = tracing::info_span!("plugin_call", plugin = %plugin_name, request_id = %request_id);
+    let at = OffsetDateTime::now_utc();
+    let started = std::time::Instant::now();
+    let (response, outcome) = match state
         .runtime
         .call(plugin, wit_request)
         .instrument(span)
         .await
     {
-        Ok(response) => into_http(response, template),
+        Ok(response) => {
+            let outcome = plugin_outcome(&response);
+            (into_http(response, template), outcome)
+        }
         Err(error) => {
             tracing::warn!(
-                plugin = %plugin.manifest.name,
+                plugin = %plugin_name,
                 request_id = %request_id,
                 path = %path,
                 error.type = error_type(&error),
                 "plugin call failed: {error}"
             );
-            plugin_error(
+            let response = plugin_error(
                 template,
                 status_for(&error),
-                &format!(
-                    "{error} (plugin `{}`, request id {request_id})",
-                    plugin.manifest.name
-                ),
-            )
+                &format!("{error} (plugin `{plugin_name}`, request id {request_id})"),
+            );
+            (response, error_type(&error))
         }
+    };
+    let elapsed = started.elapsed();
+    tracing::info!(
+        plugin = %plugin_name,
+        tenant = %tenant,
+        request_id = %request_id,
+        method = %parts.method,
+        path = %path,
+        status = response.status().as_u16(),
+        elapsed_ms = elapsed.as_millis() as u64,
+        "request"
+    );
+    state
+        .audit
+        .record(AuditRecord {
+            at,
+            tenant: Some(tenant),
+            plugin: plugin_name.to_string(),
+            route: path,
+            request_id,
+            guids,
+            outcome: outcome.to_string(),
+            status: response.status().as_u16(),
+            duration_ms: elapsed.as_millis() as u64,
+        })
+        .await;
+    response
+}
+
+/// The tenant a plugin request acts for: a tenant key's own tenant, or, for an admin key, the
+/// tenant named in `X-Broker-Tenant`.
+async fn caller_tenant(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    match state.auth.authenticate(headers).await? {
+        Principal::Tenant { tenant, .. } => Ok(tenant),
+        Principal::Admin { .. } => headers
+            .get(ACT_AS_TENANT)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    format!(
+                        "an admin key calls plugins for a tenant: name it in `{ACT_AS_TENANT}`"
+                    ),
+                )
+            }),
     }
+}
+
+/// A refusal of the tenant gate, in the plugin's envelope.
+fn refused(template: &str, refusal: &Refusal) -> Response {
+    let status = match refusal {
+        Refusal::PluginNotAllowed { .. } => StatusCode::FORBIDDEN,
+        Refusal::TooManyConcurrent { .. } | Refusal::RateLimited { .. } => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
+        Refusal::Store(StoreError::NotFound(_)) => StatusCode::FORBIDDEN,
+        Refusal::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    let mut response = plugin_error(template, status, &refusal.to_string());
+    if let Some(secs) = refusal.retry_after() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
+/// `ok` or `error`, from the status and, for WeCube envelopes, the batch's result code.
+fn plugin_outcome(response: &handler::Response) -> &'static str {
+    if response.status >= 400 {
+        return "error";
+    }
+    let failed = serde_json::from_slice::<serde_json::Value>(&response.body).is_ok_and(|v| {
+        ["result_code", "resultCode"]
+            .iter()
+            .any(|k| v.get(k).and_then(|c| c.as_str()) == Some("1"))
+    });
+    if failed { "error" } else { "ok" }
+}
+
+/// Most guids recorded per audit row.
+const MAX_AUDIT_GUIDS: usize = 100;
+
+/// The `guid`s of a WeCube-style batch (`inputs[].guid`, key case-insensitive), for the audit.
+fn request_guids(body: &[u8]) -> Vec<String> {
+    let Ok(serde_json::Value::Object(top)) = serde_json::from_slice(body) else {
+        return Vec::new();
+    };
+    top.iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("inputs"))
+        .filter_map(|(_, v)| v.as_array())
+        .flatten()
+        .filter_map(|input| input.get("guid").and_then(|g| g.as_str()))
+        .take(MAX_AUDIT_GUIDS)
+        .map(str::to_string)
+        .collect()
 }
 
 fn error_type(error: &crate::runtime::CallError) -> &'static str {
@@ -159,4 +286,38 @@ fn into_http(response: handler::Response, template: &str) -> Response {
         .entry(header::CONTENT_TYPE)
         .or_insert(HeaderValue::from_static("application/json"));
     (status, headers, Body::from(response.body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guids_come_from_inputs_with_any_key_case() {
+        let body = br#"{"Inputs":[{"guid":"a"},{"guid":"b"},{"id":"no-guid"}]}"#;
+        assert_eq!(request_guids(body), ["a", "b"]);
+        assert!(request_guids(b"not json").is_empty());
+    }
+
+    #[test]
+    fn a_failed_wecube_batch_is_an_error_outcome() {
+        let response = |status, body: &str| handler::Response {
+            status,
+            headers: vec![],
+            body: body.as_bytes().to_vec(),
+        };
+        assert_eq!(
+            plugin_outcome(&response(200, r#"{"result_code":"0"}"#)),
+            "ok"
+        );
+        assert_eq!(
+            plugin_outcome(&response(200, r#"{"result_code":"1"}"#)),
+            "error"
+        );
+        assert_eq!(
+            plugin_outcome(&response(200, r#"{"resultCode":"1"}"#)),
+            "error"
+        );
+        assert_eq!(plugin_outcome(&response(502, "{}")), "error");
+    }
 }

@@ -18,25 +18,43 @@ pub struct ApiError {
     pub code: &'static str,
     /// What went wrong, for people.
     pub message: String,
+    /// Add `WWW-Authenticate: Bearer` (401 answers).
+    pub www_authenticate: bool,
 }
 
 impl ApiError {
+    /// An error with a status, a stable code and a message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            www_authenticate: false,
+        }
+    }
+
     /// No plugin serves the path.
     pub fn not_found(method: &str, path: &str) -> Self {
-        Self {
-            status: StatusCode::NOT_FOUND,
-            code: "not_found",
-            message: format!(
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!(
                 "no route for {method} {path}; GET /v1/plugins lists the plugins and their operations"
             ),
-        }
+        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if self.www_authenticate {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
     }
 }
 

@@ -1,8 +1,13 @@
-//! The HTTP API: broker routes (`/healthz`, `/v1/plugins`) and everything else routed to the
-//! plugin whose prefix matches (`dispatch.rs`).
+//! The HTTP API: broker routes (`/healthz`, `/v1/plugins`), the admin API (`admin.rs`), and
+//! everything else routed to the plugin whose prefix matches (`dispatch.rs`). Every route but
+//! `/healthz` needs an API key (`auth.rs`).
 
+mod admin;
+pub mod auth;
 mod dispatch;
 pub mod error;
+
+pub use dispatch::ACT_AS_TENANT;
 
 use std::sync::Arc;
 
@@ -23,6 +28,14 @@ pub struct AppState {
     pub runtime: Arc<Runtime>,
     /// Largest request body accepted.
     pub body_limit: usize,
+    /// Tenants, keys, accounts, policies, audit.
+    pub store: broker_store::Store,
+    /// API key verification.
+    pub auth: Arc<auth::Authenticator>,
+    /// Per-tenant policy enforcement.
+    pub gate: Arc<crate::tenancy::Gate>,
+    /// The audit log writer.
+    pub audit: Arc<crate::audit::AuditLog>,
 }
 
 /// The id of the request being served (from `x-request-id`, or generated).
@@ -33,11 +46,24 @@ pub struct RequestId(pub String);
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/v1/plugins", get(list_plugins))
+        .route(
+            "/v1/plugins",
+            get(list_plugins)
+                .route_layer(middleware::from_fn_with_state(state.clone(), require_key)),
+        )
+        .merge(admin::routes(state.clone()))
         .fallback(dispatch::dispatch)
         .with_state(state)
         // Outermost, so every response (errors included) carries the request id.
         .layer(middleware::from_fn(request_id))
+}
+
+/// Lets any valid key through (admin or tenant).
+async fn require_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match state.auth.authenticate(request.headers()).await {
+        Ok(_) => next.run(request).await,
+        Err(e) => error::ApiError::from(e).into_response(),
+    }
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {

@@ -51,7 +51,9 @@ pub mod params;
 pub mod password;
 pub mod tencent;
 
-pub use bindings::cloud_broker::plugin::credentials::Credential;
+pub use bindings::cloud_broker::plugin::credentials::{
+    Account as StoredAccount, Credential, LookupError,
+};
 pub use bindings::cloud_broker::plugin::logging::{Field as LogField, Level as LogLevel};
 pub use bindings::cloud_broker::plugin::signed_http::{
     HttpError, IncomingResponse, OutgoingRequest, Signing, Tc3,
@@ -64,6 +66,15 @@ pub use envelope::ErrorMessage;
 pub use envelope::wecube::{self, WECUBE_ERROR_TEMPLATE};
 pub use params::{ParamsError, ProviderParams, TencentParams};
 pub use tencent::{TencentError, TencentResponse};
+
+/// Opens the account `name` of `provider` that the operator registered for the calling tenant:
+/// a [`Credential`] to sign with (its secret stays in the host) and the account's public facts.
+pub fn lookup_account(
+    provider: &str,
+    name: &str,
+) -> Result<(Credential, StoredAccount), LookupError> {
+    bindings::cloud_broker::plugin::credentials::lookup(provider, name)
+}
 
 /// Host-driven time: the broker may run it virtually in tests.
 pub mod clock {

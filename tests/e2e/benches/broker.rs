@@ -45,6 +45,7 @@ async fn run() -> anyhow::Result<()> {
         std::fs::copy(path, plugin_dir.path().join(name))?;
     }
     let cache = tempfile::tempdir()?;
+    let data = tempfile::tempdir()?;
     // Our own simulator, without Tencent's 20-VPC quota: the benchmark creates thousands.
     let sim = TencentSim::spawn(TencentSimConfig {
         vpc_quota_per_region: usize::MAX,
@@ -54,18 +55,22 @@ async fn run() -> anyhow::Result<()> {
     let broker = Broker::start(Config {
         listen: "127.0.0.1:0".parse()?,
         plugin_dir: plugin_dir.path().to_path_buf(),
-        cache_dir: cache.path().to_path_buf(),
+        data_dir: data.path().to_path_buf(),
+        cache_dir: Some(cache.path().to_path_buf()),
         simulators: false,
         upstreams: [("*.tencentcloudapi.com".to_string(), sim.url())].into(),
         ..Config::default()
     })
     .await?;
 
+    let tenant_key = std::fs::read_to_string(data.path().join(broker::bootstrap::TENANT_KEY_FILE))?
+        .trim()
+        .to_string();
     sandbox_cost(&broker).await;
     if std::env::var_os("BENCH_SANDBOX_ONLY").is_none() {
         for latency_ms in UPSTREAM_LATENCIES_MS {
             sim.faults().set_latency(Duration::from_millis(latency_ms));
-            throughput(&broker, &sim.url(), latency_ms).await?;
+            throughput(&broker, &sim.url(), latency_ms, &tenant_key).await?;
         }
     }
     broker.shutdown().await
@@ -123,7 +128,12 @@ async fn sandbox_cost(broker: &Broker) {
     );
 }
 
-async fn throughput(broker: &Broker, sim_url: &str, latency_ms: u64) -> anyhow::Result<()> {
+async fn throughput(
+    broker: &Broker,
+    sim_url: &str,
+    latency_ms: u64,
+    tenant_key: &str,
+) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let broker_url = format!("{}/v1/qcloud/vpc/create", broker.url());
     let body = json!({"inputs": [{
@@ -135,12 +145,23 @@ async fn throughput(broker: &Broker, sim_url: &str, latency_ms: u64) -> anyhow::
     .to_string();
 
     let via_broker = {
-        let (client, url, body) = (client.clone(), broker_url.clone(), body.clone());
+        let (client, url, body, key) = (
+            client.clone(),
+            broker_url.clone(),
+            body.clone(),
+            tenant_key.to_string(),
+        );
         measure(move || {
-            let (client, url, body) = (client.clone(), url.clone(), body.clone());
+            let (client, url, body, key) = (client.clone(), url.clone(), body.clone(), key.clone());
             async move {
-                let answer: serde_json::Value =
-                    client.post(url).body(body).send().await?.json().await?;
+                let answer: serde_json::Value = client
+                    .post(url)
+                    .bearer_auth(key)
+                    .body(body)
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
                 anyhow::ensure!(answer["result_code"] == "0", "broker failed: {answer}");
                 Ok(())
             }

@@ -22,11 +22,16 @@ pub fn shared_cache() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache")
 }
 
-/// A broker started for one test, with its own plugin directory.
+/// A broker started for one test, with its own plugin and data directories.
 pub struct TestBroker {
     pub broker: Broker,
     pub client: reqwest::Client,
+    /// The `default` tenant's key, created on first start.
+    pub tenant_key: String,
+    /// The admin key, created on first start.
+    pub admin_key: String,
     _plugin_dir: tempfile::TempDir,
+    _data_dir: tempfile::TempDir,
 }
 
 /// What a test wants from its broker.
@@ -34,6 +39,10 @@ pub struct Setup {
     pub plugins: Vec<PathBuf>,
     pub limits: Limits,
     pub cache_dir: PathBuf,
+    /// `None`: the embedded SQLite store in the test's data directory.
+    pub database: Option<String>,
+    /// `None`: a key file in the test's data directory. Brokers sharing a database share this.
+    pub secrets_key_file: Option<PathBuf>,
 }
 
 impl Default for Setup {
@@ -45,6 +54,8 @@ impl Default for Setup {
                 ..Limits::default()
             },
             cache_dir: shared_cache(),
+            database: None,
+            secrets_key_file: None,
         }
     }
 }
@@ -63,19 +74,78 @@ impl TestBroker {
             let name = plugin.file_name().unwrap();
             std::fs::copy(plugin, plugin_dir.path().join(name)).unwrap();
         }
+        let data_dir = tempfile::tempdir().unwrap();
         let config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             plugin_dir: plugin_dir.path().to_path_buf(),
-            cache_dir: setup.cache_dir,
+            data_dir: data_dir.path().to_path_buf(),
+            cache_dir: Some(setup.cache_dir),
+            database: setup.database,
+            secrets_key_file: setup.secrets_key_file,
             limits: setup.limits,
             ..Config::default()
         };
         let broker = Broker::start(config).await.expect("broker starts");
+        let read_key = |file: &str| {
+            std::fs::read_to_string(data_dir.path().join(file))
+                .map(|k| k.trim().to_string())
+                .unwrap_or_default()
+        };
         Self {
+            tenant_key: read_key(broker::bootstrap::TENANT_KEY_FILE),
+            admin_key: read_key(broker::bootstrap::ADMIN_KEY_FILE),
             broker,
             client: reqwest::Client::new(),
             _plugin_dir: plugin_dir,
+            _data_dir: data_dir,
         }
+    }
+
+    /// Sends a request with `key` (if any); returns status, headers and the JSON answer
+    /// (`null` for an empty body).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.broker.url()));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("broker answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("answer to {path} is not JSON ({e}): {text}"))
+        };
+        (status, headers, json)
+    }
+
+    /// The broker's data directory.
+    pub fn data_dir(&self) -> &Path {
+        self._data_dir.path()
+    }
+
+    /// An admin API call with the admin key.
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let (status, _, json) = self.call(method, path, Some(&self.admin_key), body).await;
+        (status, json)
     }
 
     /// POSTs a raw body; returns status and JSON answer.
@@ -83,6 +153,7 @@ impl TestBroker {
         let response = self
             .client
             .post(format!("{}{path}", self.broker.url()))
+            .bearer_auth(&self.tenant_key)
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -105,6 +176,7 @@ impl TestBroker {
         let response = self
             .client
             .get(format!("{}{path}", self.broker.url()))
+            .bearer_auth(&self.tenant_key)
             .send()
             .await
             .expect("broker answers");

@@ -3,5 +3,7 @@
 
 mod broker_api;
 mod harness;
+mod postgres;
 mod qcloud;
 mod sandbox;
+mod tenancy;

@@ -10,6 +10,9 @@
 //!   `SecretKey` in a message and a field (the host must redact both).
 //! - `egress`: unsigned GET to the body's `url`; answers the status or the `http-error`.
 //! - `alloc`: grows a buffer, touching every page, until allocation fails (memory cap).
+//! - `lookup`: opens the stored account `{"provider","name","region"}` of the calling tenant,
+//!   signs a `DescribeVpcs` with it, and answers everything the guest could see (account facts,
+//!   key id, upstream outcome) — never the secret, which it cannot read.
 //! - `count`: how many requests this instance has served, kept in a static: always 1 when
 //!   every request gets a fresh instance whose memory was really reset.
 
@@ -34,6 +37,7 @@ pub const ROUTES: &[&str] = &[
     "egress",
     "alloc",
     "count",
+    "lookup",
 ];
 
 /// Requests served by this instance (see the `count` route).
@@ -78,6 +82,7 @@ impl Plugin for Hostile {
             "log-secret" => log_secret(&request.body),
             "egress" => egress(&request.body),
             "alloc" => alloc(),
+            "lookup" => lookup(&request.body),
             "count" => {
                 let calls = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                 json_response(200, &json!({ "calls": calls }))
@@ -181,6 +186,44 @@ fn alloc() -> Response {
         }
         std::hint::black_box(&buffer);
     }
+}
+
+fn lookup(body: &[u8]) -> Response {
+    let field = |name| body_field(body, name);
+    let (provider, name, region) = match (field("provider"), field("name"), field("region")) {
+        (Ok(p), Ok(n), Ok(r)) => (p, n, r),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return e,
+    };
+    let (credential, account) = match broker_sdk::lookup_account(&provider, &name) {
+        Ok(found) => found,
+        Err(e) => return json_response(200, &json!({"ok": false, "error": format!("{e:?}")})),
+    };
+    let upstream = match broker_sdk::tencent::call(
+        &credential,
+        "vpc",
+        "2017-03-12",
+        "DescribeVpcs",
+        Some(&region),
+        &json!({}),
+    ) {
+        Ok(response) => json!({"ok": true, "request_id": response.request_id}),
+        Err(e) => json!({"ok": false, "error": e.to_string()}),
+    };
+    json_response(
+        200,
+        &json!({
+            "ok": true,
+            "key_id": credential.id(),
+            "account": {
+                "provider": account.provider,
+                "name": account.name,
+                "key_id": account.key_id,
+                "default_region": account.default_region,
+                "endpoint": account.endpoint,
+            },
+            "upstream": upstream,
+        }),
+    )
 }
 
 #[cfg(test)]
