@@ -5,7 +5,8 @@
 //! (create → describe → delete), and can inject faults (latency, HTTP 500, broken JSON, hangs).
 //!
 //! Today there is one: [`TencentSim`], Tencent Cloud API 3.0 (`TC3-HMAC-SHA256`) with the VPC
-//! product. Start it on a free port, point the broker's upstream mapping at [`TencentSim::url`]:
+//! product (VPCs, subnets, route tables and routes, security groups). Start it on a free port,
+//! point the broker's upstream mapping at [`TencentSim::url`]:
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {

@@ -5,6 +5,11 @@ use broker_sdk::http::method_name;
 use broker_sdk::wecube::{self, Input, Output};
 use broker_sdk::{ErrorMessage, Manifest, Method, Operation, Plugin, Request, Response};
 
+pub mod common;
+pub mod route_policy;
+pub mod route_table;
+pub mod security_group;
+pub mod subnet;
 pub mod vpc;
 
 /// Every route this plugin serves starts with this prefix.
@@ -34,6 +39,60 @@ const ROUTES: &[Route] = &[
         summary: "Delete a VPC (success when it is already gone).",
         handler: vpc::handle_terminate,
     },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/subnet/create",
+        summary: "Create a subnet in the zone `AvailableZone` (returns the existing one when `id` is found).",
+        handler: subnet::handle_create,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/subnet/terminate",
+        summary: "Delete a subnet (success when it is already gone).",
+        handler: subnet::handle_terminate,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/route-table/create",
+        summary: "Create a route table (returns the existing one when `id` is found).",
+        handler: route_table::handle_create,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/route-table/terminate",
+        summary: "Delete a route table not associated with subnets (success when it is already gone).",
+        handler: route_table::handle_terminate,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/route-table/associate-subnet",
+        summary: "Associate a subnet with a route table.",
+        handler: route_table::handle_associate_subnet,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/route-policy/create",
+        summary: "Add a route to a route table (returns route `id` when the table has it).",
+        handler: route_policy::handle_create,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/route-policy/terminate",
+        summary: "Delete a route (success when it is already gone).",
+        handler: route_policy::handle_terminate,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/security-group/create",
+        summary: "Create a security group (returns the existing one when `id` is found).",
+        handler: security_group::handle_create,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/security-group/terminate",
+        summary: "Delete a security group (success when it is already gone).",
+        handler: security_group::handle_terminate,
+    },
 ];
 
 /// The plugin type exported to the broker.
@@ -53,7 +112,7 @@ impl Plugin for Qcloud {
                     summary: r.summary.to_owned(),
                 })
                 .collect(),
-            upstream_hosts: vec![vpc::UPSTREAM_HOST.to_owned()],
+            upstream_hosts: vec![common::UPSTREAM_HOST.to_owned()],
             error_template: broker_sdk::WECUBE_ERROR_TEMPLATE.to_owned(),
         }
     }
@@ -99,7 +158,22 @@ mod tests {
         assert_eq!(m.upstream_hosts, ["vpc.tencentcloudapi.com"]);
         assert_eq!(m.error_template, broker_sdk::WECUBE_ERROR_TEMPLATE);
         let paths: Vec<_> = m.operations.iter().map(|o| o.path.as_str()).collect();
-        assert_eq!(paths, ["/v1/qcloud/vpc/create", "/v1/qcloud/vpc/terminate"]);
+        assert_eq!(
+            paths,
+            [
+                "/v1/qcloud/vpc/create",
+                "/v1/qcloud/vpc/terminate",
+                "/v1/qcloud/subnet/create",
+                "/v1/qcloud/subnet/terminate",
+                "/v1/qcloud/route-table/create",
+                "/v1/qcloud/route-table/terminate",
+                "/v1/qcloud/route-table/associate-subnet",
+                "/v1/qcloud/route-policy/create",
+                "/v1/qcloud/route-policy/terminate",
+                "/v1/qcloud/security-group/create",
+                "/v1/qcloud/security-group/terminate",
+            ]
+        );
         assert!(m.operations.iter().all(|o| o.method == Method::Post));
         assert!(
             m.operations

@@ -1,28 +1,32 @@
-//! `vpc/create` and `vpc/terminate`.
+//! `vpc/create` and `vpc/terminate` (the describe/create/delete pattern is in [`crate::common`]).
 //!
 //! Inputs are validated into `*Args` (pure), the logic runs against any [`TencentApi`] (pure, so
 //! tested with a fake), and only `handle_*` touch the host (credential, signed HTTP, logs).
 
-use broker_sdk::log;
-use broker_sdk::tencent::{Client, TencentApi};
+use broker_sdk::ErrorMessage;
+use broker_sdk::tencent::TencentApi;
 use broker_sdk::wecube::{Input, Output};
-use broker_sdk::{ErrorMessage, TencentParams};
-use serde_json::{Value, json};
+use serde_json::json;
 
-/// The Tencent API host of the VPC service (declared in the manifest).
-pub const UPSTREAM_HOST: &str = "vpc.tencentcloudapi.com";
-/// Tencent service name (the first label of the host).
-pub const SERVICE: &str = "vpc";
-/// VPC API version.
-pub const API_VERSION: &str = "2017-03-12";
+use crate::common::{self, Common, Resource, TerminateArgs};
+
+/// How `DescribeVpcs`, `CreateVpc` and `DeleteVpc` name things.
+pub const VPC: Resource = Resource {
+    plural: "VPCs",
+    describe: "DescribeVpcs",
+    ids_param: "VpcIds",
+    set_key: "VpcSet",
+    id_field: "VpcId",
+    create: "CreateVpc",
+    created_key: "Vpc",
+    delete: "DeleteVpc",
+};
 
 /// Validated `vpc/create` input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateArgs {
-    /// CI guid, echoed.
-    pub guid: String,
-    /// Region and credentials from `provider_params`.
-    pub params: TencentParams,
+    /// `guid` and `provider_params`.
+    pub common: Common,
     /// Existing VPC to look up first (optional).
     pub id: Option<String>,
     /// `VpcName`.
@@ -36,8 +40,7 @@ impl CreateArgs {
     /// `id` optional.
     pub fn from_input(input: &Input) -> Result<Self, ErrorMessage> {
         Ok(Self {
-            guid: input.required_str("guid")?.to_owned(),
-            params: TencentParams::parse(input.required_str("provider_params")?)?,
+            common: Common::from_input(input)?,
             name: input.required_str("name")?.to_owned(),
             cidr_block: input.required_str("cidr_block")?.to_owned(),
             id: input.optional_str("id")?.map(str::to_owned),
@@ -45,230 +48,40 @@ impl CreateArgs {
     }
 }
 
-/// Validated `vpc/terminate` input.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TerminateArgs {
-    /// CI guid, echoed.
-    pub guid: String,
-    /// Region and credentials from `provider_params`.
-    pub params: TencentParams,
-    /// VPC to delete.
-    pub id: String,
-}
-
-impl TerminateArgs {
-    /// Validate a `vpc/terminate` input: `guid`, `provider_params`, `id` required.
-    pub fn from_input(input: &Input) -> Result<Self, ErrorMessage> {
-        Ok(Self {
-            guid: input.required_str("guid")?.to_owned(),
-            params: TencentParams::parse(input.required_str("provider_params")?)?,
-            id: input.required_str("id")?.to_owned(),
-        })
-    }
-}
-
-/// What `DescribeVpcs` said about one id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Lookup {
-    /// No such VPC (`ResourceNotFound`-like error, or `TotalCount` 0).
-    Absent,
-    /// Exactly one, with its `VpcId`.
-    One(String),
-    /// More than one (should not happen for a single id).
-    Many(u64),
-}
-
-/// `DescribeVpcs {VpcIds: [id]}` → (request id, lookup).
-fn describe(api: &impl TencentApi, id: &str) -> Result<(String, Lookup), ErrorMessage> {
-    let response = match api.call("DescribeVpcs", &json!({ "VpcIds": [id] })) {
-        Ok(response) => response,
-        Err(error) if error.is_not_found() => {
-            return Ok((error.request_id().to_owned(), Lookup::Absent));
-        }
-        Err(error) => return Err(error.into()),
-    };
-    let set = response.body.get("VpcSet").and_then(Value::as_array);
-    let count = response
-        .body
-        .get("TotalCount")
-        .and_then(Value::as_u64)
-        .or_else(|| set.map(|s| s.len() as u64))
-        .unwrap_or(0);
-    let lookup = match count {
-        0 => Lookup::Absent,
-        1 => {
-            let found = set
-                .and_then(|s| s.first())
-                .and_then(|vpc| vpc.get("VpcId"))
-                .and_then(Value::as_str)
-                .filter(|v| !v.is_empty())
-                .unwrap_or(id);
-            Lookup::One(found.to_owned())
-        }
-        n => Lookup::Many(n),
-    };
-    Ok((response.request_id, lookup))
-}
-
-fn output(request_id: &str, guid: &str, id: &str) -> Output {
-    let mut out = Output::new();
-    out.insert("request_id".into(), request_id.into());
-    out.insert("guid".into(), guid.into());
-    out.insert("id".into(), id.into());
-    out
-}
-
 /// Create a VPC, or return the existing one when `id` names exactly one.
 pub fn create(api: &impl TencentApi, args: &CreateArgs) -> Result<Output, ErrorMessage> {
-    if let Some(id) = &args.id {
-        match describe(api, id)? {
-            (request_id, Lookup::One(found)) => return Ok(output(&request_id, &args.guid, &found)),
-            (_, Lookup::Absent) => {}
-            (request_id, Lookup::Many(n)) => {
-                return Err(ErrorMessage::new(format!(
-                    "DescribeVpcs found {n} VPCs for id {id}, expected at most 1 (RequestId={request_id})"
-                )));
-            }
-        }
-    }
-    let response = api.call(
-        "CreateVpc",
+    common::create_or_existing(
+        api,
+        &VPC,
+        &args.common.guid,
+        args.id.as_deref(),
         &json!({ "VpcName": args.name, "CidrBlock": args.cidr_block }),
-    )?;
-    let vpc_id = response
-        .body
-        .pointer("/Vpc/VpcId")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if vpc_id.is_empty() {
-        return Err(ErrorMessage::new(format!(
-            "CreateVpc succeeded but returned no VpcId (RequestId={})",
-            response.request_id
-        )));
-    }
-    Ok(output(&response.request_id, &args.guid, vpc_id))
+    )
 }
 
 /// Delete a VPC; a VPC that is already gone (before or during the call) counts as deleted.
 pub fn terminate(api: &impl TencentApi, args: &TerminateArgs) -> Result<Output, ErrorMessage> {
-    let (request_id, lookup) = describe(api, &args.id)?;
-    if lookup == Lookup::Absent {
-        return Ok(output(&request_id, &args.guid, &args.id));
-    }
-    match api.call("DeleteVpc", &json!({ "VpcId": args.id })) {
-        Ok(response) => Ok(output(&response.request_id, &args.guid, &args.id)),
-        Err(error) if error.is_not_found() => Ok(output(error.request_id(), &args.guid, &args.id)),
-        Err(error) => Err(error.into()),
-    }
-}
-
-/// Log the outcome of one input: action, guid, and either the VPC id or the error.
-fn log_outcome(action: &str, guid: &str, result: &Result<Output, ErrorMessage>) {
-    match result {
-        Ok(out) => {
-            let id = out.get("id").and_then(Value::as_str).unwrap_or_default();
-            log::info(action, &[("guid", guid), ("outcome", "ok"), ("id", id)]);
-        }
-        Err(error) => log::warn(
-            action,
-            &[
-                ("guid", guid),
-                ("outcome", "failed"),
-                ("error", error.as_str()),
-            ],
-        ),
-    }
+    common::terminate(api, &VPC, &args.common.guid, &args.id, |_| Ok(()))
 }
 
 /// `POST /v1/qcloud/vpc/create`, one input.
 pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
     let args = CreateArgs::from_input(input)?;
-    with_client("vpc/create", &args.guid, &args.params, |api| {
-        create(api, &args)
-    })
+    common::with_client("vpc/create", &args.common, |api| create(api, &args))
 }
 
 /// `POST /v1/qcloud/vpc/terminate`, one input.
 pub fn handle_terminate(input: &Input) -> Result<Output, ErrorMessage> {
     let args = TerminateArgs::from_input(input)?;
-    with_client("vpc/terminate", &args.guid, &args.params, |api| {
-        terminate(api, &args)
-    })
-}
-
-/// Runs `action` against the VPC API with the input's credentials and logs its outcome.
-fn with_client(
-    route: &str,
-    guid: &str,
-    params: &TencentParams,
-    action: impl FnOnce(&Client) -> Result<Output, ErrorMessage>,
-) -> Result<Output, ErrorMessage> {
-    let credential = params.credential();
-    let client = Client::new(&credential, SERVICE, API_VERSION, Some(params.region()));
-    let result = action(&client);
-    log_outcome(route, guid, &result);
-    result
+    common::with_client("vpc/terminate", &args.common, |api| terminate(api, &args))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use broker_sdk::{TencentError, TencentResponse};
-    use std::cell::RefCell;
-    use std::collections::VecDeque;
-
-    const PARAMS: &str =
-        "Region=ap-shanghai;AvailableZone=ap-shanghai-1;SecretID=AKID;SecretKey=sk";
-
-    /// Answers calls from a script and records them.
-    struct FakeApi {
-        answers: RefCell<VecDeque<Result<TencentResponse, TencentError>>>,
-        calls: RefCell<Vec<(String, Value)>>,
-    }
-
-    impl FakeApi {
-        fn new(answers: Vec<Result<TencentResponse, TencentError>>) -> Self {
-            Self {
-                answers: RefCell::new(answers.into()),
-                calls: RefCell::new(Vec::new()),
-            }
-        }
-
-        fn actions(&self) -> Vec<String> {
-            self.calls.borrow().iter().map(|(a, _)| a.clone()).collect()
-        }
-    }
-
-    impl TencentApi for FakeApi {
-        fn call(&self, action: &str, payload: &Value) -> Result<TencentResponse, TencentError> {
-            self.calls
-                .borrow_mut()
-                .push((action.to_owned(), payload.clone()));
-            self.answers
-                .borrow_mut()
-                .pop_front()
-                .expect("unexpected extra call")
-        }
-    }
-
-    fn ok(request_id: &str, body: Value) -> Result<TencentResponse, TencentError> {
-        Ok(TencentResponse {
-            request_id: request_id.to_owned(),
-            body,
-        })
-    }
-
-    fn api_error(code: &str, request_id: &str) -> Result<TencentResponse, TencentError> {
-        Err(TencentError::Api {
-            code: code.to_owned(),
-            message: "msg".to_owned(),
-            request_id: request_id.to_owned(),
-        })
-    }
-
-    fn input(value: Value) -> Input {
-        Input::new(0, value.as_object().unwrap().clone())
-    }
+    use crate::common::testing::{FakeApi, PARAMS, api_error, input, ok};
+    use broker_sdk::TencentError;
+    use serde_json::Value;
 
     fn create_args(id: Option<&str>) -> CreateArgs {
         let mut v = json!({"guid": "g1", "provider_params": PARAMS, "name": "n", "cidr_block": "10.0.0.0/16"});
@@ -288,7 +101,7 @@ mod tests {
     #[test]
     fn create_inputs_are_validated_before_any_call() {
         let args = create_args(Some("vpc-1"));
-        assert_eq!(args.params.region(), "ap-shanghai");
+        assert_eq!(args.common.params.region(), "ap-shanghai");
         assert_eq!(args.id.as_deref(), Some("vpc-1"));
         assert_eq!(create_args(None).id, None);
         let missing = |v: Value| CreateArgs::from_input(&input(v)).unwrap_err().into_string();

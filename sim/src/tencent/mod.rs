@@ -15,14 +15,18 @@
 //! 3. routing — `MissingParameter` (`Action`, `Version`), `InvalidAction`, `NoSuchVersion`,
 //!    `MissingParameter` (`Region`), `UnsupportedRegion`;
 //! 4. the body — `InvalidParameter` unless it is a JSON object;
-//! 5. the product's action ([`vpc`]).
+//! 5. the product's action ([`vpc`]; its subnets, route tables and security groups live in
+//!    `subnet`, `route_table` and `security_group`).
 //!
 //! Every answer is HTTP 200 with `{"Response": {..., "RequestId": "<uuid>"}}`, errors included.
 //! Only `POST` is simulated (the broker never uses API 3.0's `GET` form).
 
 pub mod error;
 mod params;
+mod route_table;
+mod security_group;
 mod state;
+mod subnet;
 pub mod verify;
 pub mod vpc;
 
@@ -316,6 +320,69 @@ impl TencentSim {
             .vpcs
             .get(region)
             .map(|vpcs| vpcs.iter().map(|v| v.vpc_id.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The ids of the subnets in `region`, in creation order.
+    pub fn subnet_ids(&self, region: &str) -> Vec<String> {
+        let state = self.shared.state();
+        state
+            .subnets
+            .get(region)
+            .map(|s| s.iter().map(|s| s.subnet_id.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The ids of the route tables in `region` (main tables included), in creation order.
+    pub fn route_table_ids(&self, region: &str) -> Vec<String> {
+        let state = self.shared.state();
+        state
+            .route_tables
+            .get(region)
+            .map(|t| t.iter().map(|t| t.route_table_id.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The main route table of VPC `vpc_id` in `region`, if the VPC exists.
+    pub fn main_route_table(&self, region: &str, vpc_id: &str) -> Option<String> {
+        let state = self.shared.state();
+        state
+            .route_tables
+            .get(region)?
+            .iter()
+            .find(|t| t.vpc_id == vpc_id && t.main)
+            .map(|t| t.route_table_id.clone())
+    }
+
+    /// The route table subnet `subnet_id` of `region` is associated with, if the subnet exists.
+    pub fn subnet_route_table(&self, region: &str, subnet_id: &str) -> Option<String> {
+        let state = self.shared.state();
+        state
+            .subnets
+            .get(region)?
+            .iter()
+            .find(|s| s.subnet_id == subnet_id)
+            .map(|s| s.route_table_id.clone())
+    }
+
+    /// The `RouteId`s of route table `route_table_id` in `region`, if the table exists.
+    pub fn route_ids(&self, region: &str, route_table_id: &str) -> Option<Vec<u64>> {
+        let state = self.shared.state();
+        state
+            .route_tables
+            .get(region)?
+            .iter()
+            .find(|t| t.route_table_id == route_table_id)
+            .map(|t| t.route_ids())
+    }
+
+    /// The ids of the security groups in `region`, in creation order.
+    pub fn security_group_ids(&self, region: &str) -> Vec<String> {
+        let state = self.shared.state();
+        state
+            .security_groups
+            .get(region)
+            .map(|g| g.iter().map(|g| g.security_group_id.clone()).collect())
             .unwrap_or_default()
     }
 

@@ -10,6 +10,10 @@ use rand::distr::Alphanumeric;
 use time::OffsetDateTime;
 use time::macros::{format_description, offset};
 
+use super::error::TcError;
+use super::route_table::RouteTable;
+use super::security_group::SecurityGroup;
+use super::subnet::Subnet;
 use super::vpc::Vpc;
 
 /// Everything the simulator has created.
@@ -19,12 +23,41 @@ pub(crate) struct State {
     pub(crate) vpcs: BTreeMap<String, Vec<Vpc>>,
     /// Most VPCs per region.
     pub(crate) vpc_quota: usize,
+    /// Subnets by region, in creation order.
+    pub(crate) subnets: BTreeMap<String, Vec<Subnet>>,
+    /// Route tables by region (main tables included), in creation order.
+    pub(crate) route_tables: BTreeMap<String, Vec<RouteTable>>,
+    /// Security groups by region, in creation order.
+    pub(crate) security_groups: BTreeMap<String, Vec<SecurityGroup>>,
+    /// The last `RouteId` handed out (route ids are integers, unique per simulator).
+    pub(crate) last_route_id: u64,
 }
 
 impl State {
     /// Whether any resource anywhere already has `id`.
     fn id_taken(&self, id: &str) -> bool {
         self.vpcs.values().flatten().any(|v| v.vpc_id == id)
+            || self.subnets.values().flatten().any(|s| s.subnet_id == id)
+            || self
+                .route_tables
+                .values()
+                .flatten()
+                .any(|t| t.route_table_id == id)
+            || self
+                .security_groups
+                .values()
+                .flatten()
+                .any(|g| g.security_group_id == id)
+    }
+
+    /// The VPC `id` in `region`: `InvalidParameterValue.Malformed` unless it looks like a VPC
+    /// id, `ResourceNotFound` unless it exists.
+    pub(crate) fn vpc(&self, region: &str, name: &str, id: &str) -> Result<&Vpc, TcError> {
+        check_id("vpc", name, id)?;
+        self.vpcs
+            .get(region)
+            .and_then(|vpcs| vpcs.iter().find(|v| v.vpc_id == id))
+            .ok_or_else(TcError::resource_not_found)
     }
 
     /// A fresh resource id: `prefix-` plus 8 lower-case letters and digits, as Tencent's ids look.
@@ -54,6 +87,74 @@ pub(crate) fn is_id(prefix: &str, id: &str) -> bool {
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         })
+}
+
+/// `InvalidParameterValue.Malformed` (naming parameter `name`) unless [`is_id`].
+pub(crate) fn check_id(prefix: &str, name: &str, id: &str) -> Result<(), TcError> {
+    if is_id(prefix, id) {
+        Ok(())
+    } else {
+        Err(TcError::malformed(name, id))
+    }
+}
+
+/// The `*Ids` list of a `Describe*` call: every id well-formed (`check_id`), at most 100, and
+/// every one found in `items` (`ResourceNotFound` otherwise, as real Tencent answers); then the
+/// `Offset`/`Limit` page of the matches and their total count.
+pub(crate) fn describe_page<'a, T>(
+    items: &'a [T],
+    ids: Option<&[&str]>,
+    offset: u64,
+    limit: u64,
+    (prefix, name): (&str, &str),
+    id_of: impl Fn(&T) -> &str,
+) -> Result<(usize, Vec<&'a T>), TcError> {
+    if limit > 100 {
+        return Err(TcError::out_of_range(
+            "Limit",
+            &limit.to_string(),
+            "0 to 100",
+        ));
+    }
+    let matched: Vec<&T> = match ids {
+        Some(ids) => {
+            if ids.len() > 100 {
+                return Err(TcError::out_of_range(
+                    name,
+                    &ids.len().to_string(),
+                    "at most 100 ids",
+                ));
+            }
+            ids.iter().try_for_each(|id| check_id(prefix, name, id))?;
+            let found: Vec<&T> = items.iter().filter(|i| ids.contains(&id_of(i))).collect();
+            if ids.iter().any(|id| !found.iter().any(|i| id_of(i) == *id)) {
+                return Err(TcError::resource_not_found());
+            }
+            found
+        }
+        None => items.iter().collect(),
+    };
+    let total = matched.len();
+    let page = matched
+        .into_iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .collect();
+    Ok((total, page))
+}
+
+/// Remove the item of `items` whose id is `id` (`ResourceNotFound` if there is none).
+pub(crate) fn remove_by_id<T>(
+    items: Option<&mut Vec<T>>,
+    id: &str,
+    id_of: impl Fn(&T) -> &str,
+) -> Result<T, TcError> {
+    let items = items.ok_or_else(TcError::resource_not_found)?;
+    let index = items
+        .iter()
+        .position(|item| id_of(item) == id)
+        .ok_or_else(TcError::resource_not_found)?;
+    Ok(items.remove(index))
 }
 
 /// "now" as Tencent writes `CreatedTime`: `YYYY-MM-DD HH:MM:SS`, Beijing time (UTC+8).

@@ -1,4 +1,5 @@
-//! The VPC product (`vpc`, version `2017-03-12`): `CreateVpc`, `DescribeVpcs`, `DeleteVpc`.
+//! The VPC product (`vpc`, version `2017-03-12`): `CreateVpc`, `DescribeVpcs`, `DeleteVpc`
+//! here; subnets, route tables (with routes) and security groups in their own modules.
 //!
 //! Behaviour follows the real API where it matters to a client:
 //! - `CidrBlock` must lie in 10.0.0.0/8 (prefix /12–/28), 172.16.0.0/12 or 192.168.0.0/16
@@ -8,6 +9,8 @@
 //!   (real Tencent does this, rather than an empty set); unknown ids in a `vpc-id` *filter* just
 //!   match nothing. `VpcIds` and `Filters` cannot be combined.
 //! - Each region holds at most [`VPC_QUOTA_PER_REGION`] VPCs (`LimitExceeded`).
+//! - A new VPC gets its main route table (`Main: true`), as on Tencent; `DeleteVpc` of a VPC
+//!   that still has subnets is `ResourceInUse`, otherwise its route tables go with it.
 
 use std::net::Ipv4Addr;
 
@@ -17,13 +20,30 @@ use serde_json::{Value, json};
 use super::error::TcError;
 use super::params::Params;
 use super::state::{self, State};
-use super::{Call, Product};
+use super::{Call, Product, route_table, security_group, subnet};
 
 /// The VPC product as the dispatcher sees it.
 pub(super) const PRODUCT: Product = Product {
     service: "vpc",
     version: "2017-03-12",
-    actions: &["CreateVpc", "DescribeVpcs", "DeleteVpc"],
+    actions: &[
+        "CreateVpc",
+        "DescribeVpcs",
+        "DeleteVpc",
+        "CreateSubnet",
+        "DescribeSubnets",
+        "DeleteSubnet",
+        "CreateRouteTable",
+        "DescribeRouteTables",
+        "DeleteRouteTable",
+        "ReplaceRouteTableAssociation",
+        "DescribeRouteConflicts",
+        "CreateRoutes",
+        "DeleteRoutes",
+        "CreateSecurityGroup",
+        "DescribeSecurityGroups",
+        "DeleteSecurityGroup",
+    ],
     regional: true,
     handle,
 };
@@ -31,8 +51,8 @@ pub(super) const PRODUCT: Product = Product {
 /// Tencent's default VPC quota per region.
 pub const VPC_QUOTA_PER_REGION: usize = 20;
 
-/// `VpcName` limit in characters.
-const MAX_NAME_CHARS: usize = 60;
+/// Name limit in characters (`VpcName`, `SubnetName`, `RouteTableName`, `GroupName`).
+pub(super) const MAX_NAME_CHARS: usize = 60;
 
 /// Tencent's own resolvers, the default `DnsServerSet` of a new VPC.
 const DEFAULT_DNS: [&str; 2] = ["183.60.83.19", "183.60.82.98"];
@@ -50,7 +70,7 @@ const ALLOWED_RANGES: [(Ipv4Addr, u8, u8, u8); 3] = [
 pub(crate) struct Vpc {
     pub(crate) vpc_id: String,
     vpc_name: String,
-    cidr_block: String,
+    pub(crate) cidr_block: String,
     is_default: bool,
     enable_multicast: bool,
     created_time: String,
@@ -63,9 +83,10 @@ pub(crate) struct Vpc {
     assistant_cidr_set: Vec<Value>,
 }
 
+/// One `{Key, Value}` tag.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct Tag {
+pub(super) struct Tag {
     key: String,
     value: String,
 }
@@ -75,6 +96,19 @@ fn handle(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
         "CreateVpc" => create(state, call),
         "DescribeVpcs" => describe(state, call),
         "DeleteVpc" => delete(state, call),
+        "CreateSubnet" => subnet::create(state, call),
+        "DescribeSubnets" => subnet::describe(state, call),
+        "DeleteSubnet" => subnet::delete(state, call),
+        "CreateRouteTable" => route_table::create(state, call),
+        "DescribeRouteTables" => route_table::describe(state, call),
+        "DeleteRouteTable" => route_table::delete(state, call),
+        "ReplaceRouteTableAssociation" => route_table::replace_association(state, call),
+        "DescribeRouteConflicts" => route_table::describe_conflicts(state, call),
+        "CreateRoutes" => route_table::create_routes(state, call),
+        "DeleteRoutes" => route_table::delete_routes(state, call),
+        "CreateSecurityGroup" => security_group::create(state, call),
+        "DescribeSecurityGroups" => security_group::describe(state, call),
+        "DeleteSecurityGroup" => security_group::delete(state, call),
         _ => Err(TcError::invalid_action()),
     }
 }
@@ -89,20 +123,8 @@ fn create(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
         "DomainName",
         "Tags",
     ])?;
-    let name = p.required_str("VpcName")?;
+    let name = required_name(p, "VpcName")?;
     let cidr = p.required_str("CidrBlock")?;
-    if name.is_empty() {
-        return Err(TcError::new(
-            "InvalidParameterValue.Empty",
-            "The value of parameter `VpcName` is empty.",
-        ));
-    }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(TcError::new(
-            "InvalidParameterValue.TooLong",
-            format!("The value of parameter `VpcName` exceeds {MAX_NAME_CHARS} characters."),
-        ));
-    }
     check_vpc_cidr(cidr)?;
     let enable_multicast = p.flag("EnableMulticast")?.unwrap_or(false);
     let dns = match p.str_list("DnsServers")? {
@@ -126,6 +148,7 @@ fn create(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
     let tags = tags(p)?;
 
     let id = state.new_id("vpc");
+    let main_table = state.new_id("rtb");
     let quota = state.vpc_quota;
     let region = state.vpcs.entry(call.region.to_owned()).or_default();
     if region.len() >= quota {
@@ -150,10 +173,35 @@ fn create(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
         assistant_cidr_set: Vec::new(),
     };
     region.push(vpc.clone());
+    let table = route_table::RouteTable::new(main_table, &vpc.vpc_id, "default", true);
+    state
+        .route_tables
+        .entry(call.region.to_owned())
+        .or_default()
+        .push(table);
     Ok(json!({ "Vpc": vpc }))
 }
 
-fn tags(p: &Params<'_>) -> Result<Vec<Tag>, TcError> {
+/// A required, non-empty name of at most [`MAX_NAME_CHARS`] characters.
+pub(super) fn required_name<'a>(p: &Params<'a>, param: &str) -> Result<&'a str, TcError> {
+    let name = p.required_str(param)?;
+    if name.is_empty() {
+        return Err(TcError::new(
+            "InvalidParameterValue.Empty",
+            format!("The value of parameter `{param}` is empty."),
+        ));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(TcError::new(
+            "InvalidParameterValue.TooLong",
+            format!("The value of parameter `{param}` exceeds {MAX_NAME_CHARS} characters."),
+        ));
+    }
+    Ok(name)
+}
+
+/// The optional `Tags` list (`[{Key, Value}]`).
+pub(super) fn tags(p: &Params<'_>) -> Result<Vec<Tag>, TcError> {
     let Some(value) = p.get("Tags") else {
         return Ok(Vec::new());
     };
@@ -172,16 +220,30 @@ fn tags(p: &Params<'_>) -> Result<Vec<Tag>, TcError> {
         .collect()
 }
 
-/// `InvalidParameterValue.Malformed` unless `cidr` is `a.b.c.d/n` with no host bits set;
-/// `InvalidParameterValue.Range` unless it lies in one of [`ALLOWED_RANGES`].
-fn check_vpc_cidr(cidr: &str) -> Result<(), TcError> {
-    let malformed = || TcError::malformed("CidrBlock", cidr);
+/// `(network, prefix)` of `cidr` (parameter `name`): `InvalidParameterValue.Malformed` unless it
+/// is `a.b.c.d/n` with no host bits set.
+pub(super) fn parse_cidr(name: &str, cidr: &str) -> Result<(u32, u8), TcError> {
+    let malformed = || TcError::malformed(name, cidr);
     let (addr, prefix) = cidr.split_once('/').ok_or_else(malformed)?;
     let addr: Ipv4Addr = addr.parse().map_err(|_| malformed())?;
     let prefix: u8 = prefix.parse().map_err(|_| malformed())?;
     if prefix > 32 || u32::from(addr) & !mask(prefix) != 0 {
         return Err(malformed());
     }
+    Ok((u32::from(addr), prefix))
+}
+
+/// Whether two parsed blocks share any address.
+pub(super) fn overlaps((a, a_prefix): (u32, u8), (b, b_prefix): (u32, u8)) -> bool {
+    let common = mask(a_prefix.min(b_prefix));
+    a & common == b & common
+}
+
+/// `InvalidParameterValue.Malformed` unless `cidr` is `a.b.c.d/n` with no host bits set;
+/// `InvalidParameterValue.Range` unless it lies in one of [`ALLOWED_RANGES`].
+fn check_vpc_cidr(cidr: &str) -> Result<(), TcError> {
+    let (addr, prefix) = parse_cidr("CidrBlock", cidr)?;
+    let addr = Ipv4Addr::from(addr);
     let allowed = ALLOWED_RANGES.iter().any(|&(net, net_prefix, min, max)| {
         (min..=max).contains(&prefix) && u32::from(addr) & mask(net_prefix) == u32::from(net)
     });
@@ -200,11 +262,7 @@ fn mask(prefix: u8) -> u32 {
 }
 
 fn check_vpc_id(name: &str, id: &str) -> Result<(), TcError> {
-    if state::is_id("vpc", id) {
-        Ok(())
-    } else {
-        Err(TcError::malformed(name, id))
-    }
+    state::check_id("vpc", name, id)
 }
 
 /// One `Filters` entry: `{"Name": ..., "Values": [...]}`.
@@ -270,49 +328,23 @@ fn describe(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
             "The parameters `VpcIds` and `Filters` cannot be specified at the same time.",
         ));
     }
-    let offset = p.uint("Offset")?.unwrap_or(0);
-    let limit = p.uint("Limit")?.unwrap_or(20);
-    if limit > 100 {
-        return Err(TcError::out_of_range(
-            "Limit",
-            &limit.to_string(),
-            "0 to 100",
-        ));
-    }
-
-    let empty = Vec::new();
-    let vpcs = state.vpcs.get(call.region).unwrap_or(&empty);
-    let matched: Vec<&Vpc> = match &ids {
-        Some(ids) => {
-            if ids.len() > 100 {
-                return Err(TcError::out_of_range(
-                    "VpcIds",
-                    &ids.len().to_string(),
-                    "at most 100 ids",
-                ));
-            }
-            ids.iter().try_for_each(|id| check_vpc_id("VpcIds", id))?;
-            let found: Vec<&Vpc> = vpcs
-                .iter()
-                .filter(|v| ids.contains(&v.vpc_id.as_str()))
-                .collect();
-            if ids.iter().any(|id| !found.iter().any(|v| v.vpc_id == *id)) {
-                return Err(TcError::resource_not_found());
-            }
-            found
-        }
-        None => vpcs
-            .iter()
-            .filter(|v| filters.iter().all(|f| f.matches(v)))
-            .collect(),
-    };
-    let page: Vec<&Vpc> = matched
-        .iter()
-        .copied()
-        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(limit as usize)
+    // `Filters` is empty when `VpcIds` is given (they cannot coexist).
+    let vpcs: Vec<&Vpc> = state
+        .vpcs
+        .get(call.region)
+        .into_iter()
+        .flatten()
+        .filter(|v| filters.iter().all(|f| f.matches(v)))
         .collect();
-    Ok(json!({ "TotalCount": matched.len(), "VpcSet": page }))
+    let (total, page) = state::describe_page(
+        &vpcs,
+        ids.as_deref(),
+        p.uint("Offset")?.unwrap_or(0),
+        p.uint("Limit")?.unwrap_or(20),
+        ("vpc", "VpcIds"),
+        |v| &v.vpc_id,
+    )?;
+    Ok(json!({ "TotalCount": total, "VpcSet": page }))
 }
 
 fn delete(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
@@ -328,7 +360,20 @@ fn delete(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
         .iter()
         .position(|v| v.vpc_id == id)
         .ok_or_else(TcError::resource_not_found)?;
+    let subnets = state
+        .subnets
+        .get(call.region)
+        .map_or(0, |s| s.iter().filter(|s| s.vpc_id == id).count());
+    if subnets > 0 {
+        return Err(TcError::new(
+            "ResourceInUse",
+            format!("The VPC `{id}` still has {subnets} subnet(s)."),
+        ));
+    }
     vpcs.remove(index);
+    if let Some(tables) = state.route_tables.get_mut(call.region) {
+        tables.retain(|t| t.vpc_id != id);
+    }
     Ok(json!({}))
 }
 

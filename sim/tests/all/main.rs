@@ -2,3 +2,4 @@
 
 mod tc3_client;
 mod tencent;
+mod tencent_network;

@@ -4,8 +4,82 @@ use serde_json::{Value, json};
 
 use crate::harness::{DEMO_PARAMS, TestBroker, logs};
 
-fn output(answer: &Value, i: usize) -> &Value {
+/// The field names of one output, sorted: to check an output has exactly the spec's fields.
+pub(crate) fn output_keys(out: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = out
+        .as_object()
+        .expect("an output is an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// Output `i` of a WeCube answer.
+pub(crate) fn output(answer: &Value, i: usize) -> &Value {
     &answer["results"]["outputs"][i]
+}
+
+/// Posts one input to `route`, asserts it succeeded, and returns its output.
+pub(crate) async fn post_ok(t: &TestBroker, route: &str, input: Value) -> Value {
+    let (status, answer) = t
+        .post(
+            &format!("/v1/qcloud/{route}"),
+            &json!({ "inputs": [input] }),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["result_code"], "0", "{route}: {answer}");
+    output(&answer, 0).clone()
+}
+
+/// Posts one input to `route`, asserts it failed, and returns its error message.
+pub(crate) async fn post_err(t: &TestBroker, route: &str, input: Value) -> String {
+    let (status, answer) = t
+        .post(
+            &format!("/v1/qcloud/{route}"),
+            &json!({ "inputs": [input] }),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["result_code"], "1", "{route}: {answer}");
+    let out = output(&answer, 0);
+    assert_eq!(out["error_code"], "1", "{out}");
+    out["error_message"].as_str().unwrap().to_owned()
+}
+
+/// Creates a VPC with block `cidr` through `vpc/create`; returns its id.
+pub(crate) async fn create_vpc(t: &TestBroker, cidr: &str) -> String {
+    let out = post_ok(
+        t,
+        "vpc/create",
+        json!({"guid": "vpc", "provider_params": DEMO_PARAMS, "name": "v", "cidr_block": cidr}),
+    )
+    .await;
+    out["id"].as_str().unwrap().to_owned()
+}
+
+/// Creates a subnet of `vpc_id` through `subnet/create`; returns its id.
+pub(crate) async fn create_subnet(t: &TestBroker, vpc_id: &str, cidr: &str) -> String {
+    let out = post_ok(
+        t,
+        "subnet/create",
+        json!({"guid": "sn", "provider_params": DEMO_PARAMS, "name": "s", "vpc_id": vpc_id, "cidr_block": cidr}),
+    )
+    .await;
+    out["id"].as_str().unwrap().to_owned()
+}
+
+/// Creates a route table of `vpc_id` through `route-table/create`; returns its id.
+pub(crate) async fn create_route_table(t: &TestBroker, vpc_id: &str) -> String {
+    let out = post_ok(
+        t,
+        "route-table/create",
+        json!({"guid": "rt", "provider_params": DEMO_PARAMS, "name": "r", "vpc_id": vpc_id}),
+    )
+    .await;
+    out["id"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
