@@ -9,6 +9,7 @@ backend_tests!(
     an_audit_record_round_trips_with_its_id,
     audit_rows_come_newest_first_and_filter_by_tenant_plugin_and_time,
     audit_pages_with_before_id_and_limits_default_to_100,
+    a_batch_of_records_is_written_in_order,
 );
 
 /// A record of `tenant` calling `plugin`, `minutes` after a fixed instant.
@@ -42,6 +43,15 @@ async fn an_audit_record_round_trips_with_its_id(db: &TestDb) {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].id, id);
     assert_eq!(rows[0].record, rec);
+}
+
+async fn a_batch_of_records_is_written_in_order(db: &TestDb) {
+    let batch: Vec<AuditRecord> = (0..5).map(|m| record("acme", "qcloud", m)).collect();
+    db.record_calls(&batch).await.unwrap();
+    db.record_calls(&[]).await.unwrap();
+    let rows = db.audit(&AuditQuery::default()).await.unwrap();
+    let ids: Vec<&str> = rows.iter().map(|r| r.record.request_id.as_str()).collect();
+    assert_eq!(ids, ["req-4", "req-3", "req-2", "req-1", "req-0"]);
 }
 
 async fn audit_rows_come_newest_first_and_filter_by_tenant_plugin_and_time(db: &TestDb) {
