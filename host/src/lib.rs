@@ -61,14 +61,32 @@ impl Broker {
         Self::start_with_clock(config, Arc::new(SystemClock)).await
     }
 
-    /// Starts a broker whose plugins see `clock` (tests pass a virtual clock).
+    /// Starts a broker whose plugins see `clock`; the built-in simulators use real time.
     pub async fn start_with_clock(
+        config: Config,
+        clock: Arc<dyn HostClock>,
+    ) -> anyhow::Result<Self> {
+        Self::start_with_clocks(config, clock, Arc::new(broker_sim::SystemSimClock)).await
+    }
+
+    /// Starts a broker whose plugins and built-in simulators share the virtual `clock`: a plugin
+    /// that sleeps while polling moves simulated time, so a 20 s boot takes no real time.
+    #[cfg(any(test, feature = "test-support"))]
+    pub async fn start_with_virtual_clock(
+        config: Config,
+        clock: Arc<capabilities::clock::VirtualClock>,
+    ) -> anyhow::Result<Self> {
+        Self::start_with_clocks(config, clock.clone(), clock).await
+    }
+
+    async fn start_with_clocks(
         mut config: Config,
         clock: Arc<dyn HostClock>,
+        sim_clock: Arc<dyn broker_sim::SimClock>,
     ) -> anyhow::Result<Self> {
         config.validate()?;
         let simulators = if config.simulators {
-            let sims = Simulators::start().await?;
+            let sims = Simulators::start_with_clock(sim_clock).await?;
             sims.map_upstreams(&mut config.upstreams);
             tracing::warn!(
                 "SIMULATOR MODE: cloud API calls go to the built-in simulators ({}), not to real clouds. \

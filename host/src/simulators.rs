@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use broker_sim::{TencentSim, TencentSimConfig};
+use std::sync::Arc;
+
+use broker_sim::{SimClock, SystemSimClock, TencentSim, TencentSimConfig};
 
 /// The simulators started by the broker.
 pub struct Simulators {
@@ -12,10 +14,20 @@ pub struct Simulators {
 }
 
 impl Simulators {
-    /// Starts every simulator on a loopback port.
+    /// Starts every simulator on a loopback port, with resource transitions in real time.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with_clock(Arc::new(SystemSimClock)).await
+    }
+
+    /// Starts every simulator on a loopback port; resources change state (an instance boots, …)
+    /// as `clock` says. Tests pass the broker's virtual clock.
+    pub async fn start_with_clock(clock: Arc<dyn SimClock>) -> anyhow::Result<Self> {
         Ok(Self {
-            tencent: TencentSim::spawn(TencentSimConfig::default()).await?,
+            tencent: TencentSim::spawn(TencentSimConfig {
+                clock,
+                ..TencentSimConfig::default()
+            })
+            .await?,
         })
     }
 

@@ -5,7 +5,8 @@
 //! (create → describe → delete), and can inject faults (latency, HTTP 500, broken JSON, hangs).
 //!
 //! Today there is one: [`TencentSim`], Tencent Cloud API 3.0 (`TC3-HMAC-SHA256`) with the VPC
-//! product (VPCs, subnets, route tables and routes, security groups). Start it on a free port,
+//! product (VPCs, subnets, route tables and routes, security groups) and the CVM product
+//! (instances, whose state changes follow a [`SimClock`]). Start it on a free port,
 //! point the broker's upstream mapping at [`TencentSim::url`]:
 //!
 //! ```no_run
@@ -26,6 +27,54 @@ use std::fmt;
 
 pub use faults::{FaultKind, Faults};
 pub use tencent::{DEMO_CREDENTIALS, TencentSim, TencentSimConfig, run_tencent};
+
+/// The time source of simulated resource transitions (an instance boots 20 s after
+/// `RunInstances`, …). The system clock by default; tests share a virtual clock with the broker
+/// so polling flows run in simulated time. Signature timestamps are always checked against real
+/// time.
+pub trait SimClock: Send + Sync {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> u64;
+}
+
+/// The real clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemSimClock;
+
+impl SimClock for SystemSimClock {
+    fn now_ms(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+/// A clock tests move by hand.
+#[derive(Debug, Default)]
+pub struct ManualSimClock {
+    now_ms: std::sync::atomic::AtomicU64,
+}
+
+impl ManualSimClock {
+    /// A clock reading `start_ms`.
+    pub fn starting_at(start_ms: u64) -> Self {
+        Self {
+            now_ms: start_ms.into(),
+        }
+    }
+
+    /// Moves the clock `ms` forward.
+    pub fn advance_ms(&self, ms: u64) {
+        self.now_ms
+            .fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl SimClock for ManualSimClock {
+    fn now_ms(&self) -> u64 {
+        self.now_ms.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
 
 /// One API key pair a simulator accepts.
 ///

@@ -66,6 +66,15 @@ impl HostClock for VirtualClock {
     }
 }
 
+/// The simulators read the same virtual time, so a resource the plugin polls for changes state
+/// as the plugin sleeps.
+#[cfg(any(test, feature = "test-support"))]
+impl broker_sim::SimClock for VirtualClock {
+    fn now_ms(&self) -> u64 {
+        HostClock::now_ms(self)
+    }
+}
+
 impl clock::Host for HostState {
     async fn now_ms(&mut self) -> wasmtime::Result<u64> {
         Ok(self.services.clock.now_ms())

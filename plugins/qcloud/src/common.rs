@@ -226,13 +226,19 @@ pub fn with_client(
     common: &Common,
     action: impl FnOnce(&Client) -> Result<Output, ErrorMessage>,
 ) -> Result<Output, ErrorMessage> {
+    with_service_client(route, common, (SERVICE, API_VERSION), action)
+}
+
+/// Runs `action` against Tencent service `service` at API `version` with the input's
+/// credentials and logs its outcome.
+pub fn with_service_client(
+    route: &str,
+    common: &Common,
+    (service, version): (&str, &str),
+    action: impl FnOnce(&Client) -> Result<Output, ErrorMessage>,
+) -> Result<Output, ErrorMessage> {
     let credential = common.params.credential();
-    let client = Client::new(
-        &credential,
-        SERVICE,
-        API_VERSION,
-        Some(common.params.region()),
-    );
+    let client = Client::new(&credential, service, version, Some(common.params.region()));
     let result = action(&client);
     log_outcome(route, &common.guid, &result);
     result

@@ -10,6 +10,7 @@ pub mod route_policy;
 pub mod route_table;
 pub mod security_group;
 pub mod subnet;
+pub mod vm;
 pub mod vpc;
 
 /// Every route this plugin serves starts with this prefix.
@@ -93,6 +94,30 @@ const ROUTES: &[Route] = &[
         summary: "Delete a security group (success when it is already gone).",
         handler: security_group::handle_terminate,
     },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/vm/create",
+        summary: "Create a CVM instance and wait until it runs; returns its encrypted password (returns the existing one when `id` is found).",
+        handler: vm::handle_create,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/vm/terminate",
+        summary: "Terminate a CVM instance and wait until it is gone (success when it is already gone).",
+        handler: vm::handle_terminate,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/vm/start",
+        summary: "Start a CVM instance and wait until it runs.",
+        handler: vm::handle_start,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/vm/stop",
+        summary: "Stop a CVM instance and wait until it is stopped.",
+        handler: vm::handle_stop,
+    },
 ];
 
 /// The plugin type exported to the broker.
@@ -112,7 +137,10 @@ impl Plugin for Qcloud {
                     summary: r.summary.to_owned(),
                 })
                 .collect(),
-            upstream_hosts: vec![common::UPSTREAM_HOST.to_owned()],
+            upstream_hosts: vec![
+                common::UPSTREAM_HOST.to_owned(),
+                vm::UPSTREAM_HOST.to_owned(),
+            ],
             error_template: broker_sdk::WECUBE_ERROR_TEMPLATE.to_owned(),
         }
     }
@@ -155,7 +183,10 @@ mod tests {
         assert_eq!(m.name, "qcloud");
         assert_eq!(m.version, env!("CARGO_PKG_VERSION"));
         assert_eq!(m.route_prefixes, ["/v1/qcloud/"]);
-        assert_eq!(m.upstream_hosts, ["vpc.tencentcloudapi.com"]);
+        assert_eq!(
+            m.upstream_hosts,
+            ["vpc.tencentcloudapi.com", "cvm.tencentcloudapi.com"]
+        );
         assert_eq!(m.error_template, broker_sdk::WECUBE_ERROR_TEMPLATE);
         let paths: Vec<_> = m.operations.iter().map(|o| o.path.as_str()).collect();
         assert_eq!(
@@ -172,6 +203,10 @@ mod tests {
                 "/v1/qcloud/route-policy/terminate",
                 "/v1/qcloud/security-group/create",
                 "/v1/qcloud/security-group/terminate",
+                "/v1/qcloud/vm/create",
+                "/v1/qcloud/vm/terminate",
+                "/v1/qcloud/vm/start",
+                "/v1/qcloud/vm/stop",
             ]
         );
         assert!(m.operations.iter().all(|o| o.method == Method::Post));

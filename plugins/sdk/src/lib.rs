@@ -88,6 +88,108 @@ pub mod clock {
     pub fn sleep_ms(ms: u64) {
         crate::bindings::cloud_broker::plugin::clock::sleep_ms(ms)
     }
+
+    /// A time source for polling loops: [`HostClock`] in plugins, a fake in unit tests.
+    pub trait Clock {
+        /// Milliseconds since the Unix epoch.
+        fn now_ms(&self) -> u64;
+        /// Sleep `ms` milliseconds.
+        fn sleep_ms(&self, ms: u64);
+    }
+
+    /// The host's `clock` capability ([`now_ms`], [`sleep_ms`]).
+    #[derive(Debug, Default, Clone, Copy)]
+    pub struct HostClock;
+
+    impl Clock for HostClock {
+        fn now_ms(&self) -> u64 {
+            now_ms()
+        }
+
+        fn sleep_ms(&self, ms: u64) {
+            sleep_ms(ms);
+        }
+    }
+
+    /// What one look at a polled resource found.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Poll<T> {
+        /// Done, with this value.
+        Ready(T),
+        /// Not yet; the state seen (for the timeout message).
+        Pending(String),
+    }
+
+    /// Why [`poll_until`] gave up.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum PollError<E> {
+        /// A check failed.
+        Failed(E),
+        /// `timeout_ms` of clock time passed; the last state seen.
+        TimedOut(String),
+    }
+
+    /// Runs `check` until it is [`Poll::Ready`] or fails, sleeping `interval_ms` between looks
+    /// (never spinning), for at most `timeout_ms` of `clock` time. The first look is immediate.
+    pub fn poll_until<T, E>(
+        clock: &impl Clock,
+        timeout_ms: u64,
+        interval_ms: u64,
+        mut check: impl FnMut() -> Result<Poll<T>, E>,
+    ) -> Result<T, PollError<E>> {
+        let deadline = clock.now_ms().saturating_add(timeout_ms);
+        loop {
+            let last = match check().map_err(PollError::Failed)? {
+                Poll::Ready(value) => return Ok(value),
+                Poll::Pending(last) => last,
+            };
+            let now = clock.now_ms();
+            if now >= deadline {
+                return Err(PollError::TimedOut(last));
+            }
+            clock.sleep_ms(interval_ms.clamp(1, deadline - now));
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use std::cell::Cell;
+
+        struct Fake(Cell<u64>);
+
+        impl Clock for Fake {
+            fn now_ms(&self) -> u64 {
+                self.0.get()
+            }
+            fn sleep_ms(&self, ms: u64) {
+                self.0.set(self.0.get() + ms);
+            }
+        }
+
+        #[test]
+        fn polls_until_ready_failed_or_timed_out() {
+            let clock = Fake(Cell::new(0));
+            let mut n = 0;
+            let ready = poll_until(&clock, 100, 30, || -> Result<_, ()> {
+                n += 1;
+                Ok(if n == 3 {
+                    Poll::Ready(n)
+                } else {
+                    Poll::Pending(format!("look {n}"))
+                })
+            });
+            assert_eq!(ready, Ok(3));
+            assert_eq!(clock.now_ms(), 60);
+            let timed_out = poll_until(&clock, 100, 30, || -> Result<Poll<()>, ()> {
+                Ok(Poll::Pending("PENDING".into()))
+            });
+            assert_eq!(timed_out, Err(PollError::TimedOut("PENDING".into())));
+            assert_eq!(clock.now_ms(), 160, "the last sleep stops at the deadline");
+            let failed = poll_until(&clock, 100, 30, || Err::<Poll<()>, _>("boom"));
+            assert_eq!(failed, Err(PollError::Failed("boom")));
+        }
+    }
 }
 
 /// What a provider plugin implements: its manifest and its request handler.

@@ -86,16 +86,25 @@ pub fn decrypt(guid: &str, seed: &str, value: &str) -> Result<String, PasswordEr
     String::from_utf8(plain).map_err(|_| PasswordError::WrongKey)
 }
 
-/// A fresh random password: 8 ASCII letters followed by 4 digits (the qcloud format). Uses the
-/// platform's random source (WASI `random` inside the sandbox).
+/// A fresh random password: 8 ASCII letters, at least one lower-case and one upper-case,
+/// followed by 4 digits (the qcloud format). It always has three character classes, as Tencent's
+/// rule for instance passwords requires (8–30 characters, at least three of lower, upper, digit,
+/// special). Uses the platform's random source (WASI `random` inside the sandbox).
 pub fn generate() -> Result<String, PasswordError> {
     const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
     const DIGITS: &[u8] = b"0123456789";
-    let mut password = String::with_capacity(GENERATED_LEN);
-    for alphabet in [LETTERS; 8].into_iter().chain([DIGITS; 4]) {
-        password.push(pick(alphabet)?);
+    loop {
+        let mut password = String::with_capacity(GENERATED_LEN);
+        for alphabet in [LETTERS; 8].into_iter().chain([DIGITS; 4]) {
+            password.push(pick(alphabet)?);
+        }
+        // Rejection (about 1 draw in 128) keeps the letters uniform over the accepted set.
+        if password.bytes().any(|b| b.is_ascii_lowercase())
+            && password.bytes().any(|b| b.is_ascii_uppercase())
+        {
+            return Ok(password);
+        }
     }
-    Ok(password)
 }
 
 /// One uniformly chosen byte of `alphabet` (rejection sampling, no modulo bias).
@@ -169,11 +178,15 @@ mod tests {
     }
 
     #[test]
-    fn generated_passwords_are_eight_letters_then_four_digits() {
-        let a = generate().unwrap();
-        assert_eq!(a.len(), GENERATED_LEN);
-        assert!(a[..8].bytes().all(|b| b.is_ascii_alphabetic()), "{a}");
-        assert!(a[8..].bytes().all(|b| b.is_ascii_digit()), "{a}");
-        assert_ne!(a, generate().unwrap());
+    fn generated_passwords_are_eight_letters_of_both_cases_then_four_digits() {
+        for _ in 0..500 {
+            let a = generate().unwrap();
+            assert_eq!(a.len(), GENERATED_LEN);
+            assert!(a[..8].bytes().all(|b| b.is_ascii_alphabetic()), "{a}");
+            assert!(a[..8].bytes().any(|b| b.is_ascii_lowercase()), "{a}");
+            assert!(a[..8].bytes().any(|b| b.is_ascii_uppercase()), "{a}");
+            assert!(a[8..].bytes().all(|b| b.is_ascii_digit()), "{a}");
+        }
+        assert_ne!(generate().unwrap(), generate().unwrap());
     }
 }

@@ -16,11 +16,13 @@
 //!    `MissingParameter` (`Region`), `UnsupportedRegion`;
 //! 4. the body — `InvalidParameter` unless it is a JSON object;
 //! 5. the product's action ([`vpc`]; its subnets, route tables and security groups live in
-//!    `subnet`, `route_table` and `security_group`).
+//!    `subnet`, `route_table` and `security_group`; instances of the `cvm` product in `cvm`,
+//!    whose state transitions follow [`TencentSimConfig::clock`]).
 //!
 //! Every answer is HTTP 200 with `{"Response": {..., "RequestId": "<uuid>"}}`, errors included.
 //! Only `POST` is simulated (the broker never uses API 3.0's `GET` form).
 
+mod cvm;
 pub mod error;
 mod params;
 mod route_table;
@@ -49,8 +51,8 @@ use self::error::{TcError, success_body};
 use self::params::Params;
 use self::state::State;
 use self::verify::SignedRequest;
-use crate::SimCredential;
 use crate::faults::{self, Faults};
+use crate::{SimClock, SimCredential, SystemSimClock};
 
 /// Key pairs a default simulator accepts.
 ///
@@ -95,7 +97,7 @@ pub const REGIONS: &[&str] = &[
 ];
 
 /// Settings of one Tencent simulator.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct TencentSimConfig {
     /// Accepted key pairs; any other `SecretId` is `AuthFailure.SecretIdNotFound`.
     pub credentials: Vec<SimCredential>,
@@ -105,10 +107,23 @@ pub struct TencentSimConfig {
     /// VPCs one region may hold (Tencent's default quota is
     /// [`vpc::VPC_QUOTA_PER_REGION`]); beyond it, `LimitExceeded`. Benchmarks raise it.
     pub vpc_quota_per_region: usize,
+    /// The time of resource transitions (instance boot, stop, …); default the system clock.
+    pub clock: Arc<dyn SimClock>,
+}
+
+impl std::fmt::Debug for TencentSimConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TencentSimConfig")
+            .field("credentials", &self.credentials)
+            .field("max_clock_skew_secs", &self.max_clock_skew_secs)
+            .field("vpc_quota_per_region", &self.vpc_quota_per_region)
+            .field("clock_now_ms", &self.clock.now_ms())
+            .finish()
+    }
 }
 
 impl Default for TencentSimConfig {
-    /// [`DEMO_CREDENTIALS`] and a 300 s clock skew.
+    /// [`DEMO_CREDENTIALS`], a 300 s clock skew and the system clock.
     fn default() -> Self {
         Self {
             credentials: DEMO_CREDENTIALS
@@ -117,6 +132,7 @@ impl Default for TencentSimConfig {
                 .collect(),
             max_clock_skew_secs: DEFAULT_MAX_CLOCK_SKEW_SECS,
             vpc_quota_per_region: vpc::VPC_QUOTA_PER_REGION,
+            clock: Arc::new(SystemSimClock),
         }
     }
 }
@@ -136,7 +152,7 @@ pub(crate) struct Product {
 }
 
 /// Every product the simulator serves.
-const PRODUCTS: &[Product] = &[vpc::PRODUCT];
+const PRODUCTS: &[Product] = &[vpc::PRODUCT, cvm::PRODUCT];
 
 /// One routed, verified call.
 pub(crate) struct Call<'a> {
@@ -144,6 +160,8 @@ pub(crate) struct Call<'a> {
     /// The region, empty for global products.
     region: &'a str,
     params: Params<'a>,
+    /// The simulated time of the call ([`TencentSimConfig::clock`]), in ms since the epoch.
+    now_ms: u64,
 }
 
 /// What the server tasks share with the [`TencentSim`] handle.
@@ -208,8 +226,12 @@ impl Shared {
             action,
             region,
             params: Params::new(&body)?,
+            now_ms: self.config.clock.now_ms(),
         };
-        (product.handle)(&mut self.state(), &call)
+        let mut state = self.state();
+        // Transitions due by now happen first, whichever product is called.
+        cvm::advance(&mut state, call.now_ms);
+        (product.handle)(&mut state, &call)
     }
 }
 
@@ -384,6 +406,32 @@ impl TencentSim {
             .get(region)
             .map(|g| g.iter().map(|g| g.security_group_id.clone()).collect())
             .unwrap_or_default()
+    }
+
+    /// The ids of the instances in `region` (terminated ones until they are gone), in creation
+    /// order.
+    pub fn instance_ids(&self, region: &str) -> Vec<String> {
+        let now = self.shared.config.clock.now_ms();
+        let mut state = self.shared.state();
+        cvm::advance(&mut state, now);
+        state
+            .instances
+            .get(region)
+            .map(|i| i.iter().map(|i| i.instance_id.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The `InstanceState` of instance `id` in `region`, if it exists.
+    pub fn instance_state(&self, region: &str, id: &str) -> Option<String> {
+        let now = self.shared.config.clock.now_ms();
+        let mut state = self.shared.state();
+        cvm::advance(&mut state, now);
+        state
+            .instances
+            .get(region)?
+            .iter()
+            .find(|i| i.instance_id == id)
+            .map(|i| i.instance_state.to_owned())
     }
 
     /// How many API requests arrived (`POST /`, any outcome, injected faults included).

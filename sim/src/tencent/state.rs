@@ -10,6 +10,7 @@ use rand::distr::Alphanumeric;
 use time::OffsetDateTime;
 use time::macros::{format_description, offset};
 
+use super::cvm::Instance;
 use super::error::TcError;
 use super::route_table::RouteTable;
 use super::security_group::SecurityGroup;
@@ -31,6 +32,8 @@ pub(crate) struct State {
     pub(crate) security_groups: BTreeMap<String, Vec<SecurityGroup>>,
     /// The last `RouteId` handed out (route ids are integers, unique per simulator).
     pub(crate) last_route_id: u64,
+    /// CVM instances by region, in creation order.
+    pub(crate) instances: BTreeMap<String, Vec<Instance>>,
 }
 
 impl State {
@@ -48,6 +51,11 @@ impl State {
                 .values()
                 .flatten()
                 .any(|g| g.security_group_id == id)
+            || self
+                .instances
+                .values()
+                .flatten()
+                .any(|i| i.instance_id == id)
     }
 
     /// The VPC `id` in `region`: `InvalidParameterValue.Malformed` unless it looks like a VPC

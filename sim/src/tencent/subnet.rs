@@ -20,8 +20,8 @@ pub(crate) struct Subnet {
     pub(crate) subnet_id: String,
     pub(crate) vpc_id: String,
     subnet_name: String,
-    cidr_block: String,
-    zone: String,
+    pub(crate) cidr_block: String,
+    pub(crate) zone: String,
     is_default: bool,
     enable_broadcast: bool,
     /// The route table the subnet is associated with.
@@ -134,12 +134,25 @@ pub(super) fn describe(state: &mut State, call: &Call<'_>) -> Result<Value, TcEr
     Ok(json!({ "TotalCount": total, "SubnetSet": page }))
 }
 
-/// `DeleteSubnet {SubnetId}` → `{}`.
+/// `DeleteSubnet {SubnetId}` → `{}`; `ResourceInUse` while instances are in the subnet.
 pub(super) fn delete(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
     let p = &call.params;
     p.only(&["SubnetId"])?;
     let id = p.required_str("SubnetId")?;
     state::check_id("subnet", "SubnetId", id)?;
+    let instances = state
+        .instances
+        .get(call.region)
+        .into_iter()
+        .flatten()
+        .filter(|i| i.subnet_id() == id)
+        .count();
+    if instances > 0 {
+        return Err(TcError::new(
+            "ResourceInUse",
+            format!("The subnet `{id}` still holds {instances} instance(s)."),
+        ));
+    }
     state::remove_by_id(state.subnets.get_mut(call.region), id, |s| &s.subnet_id)?;
     Ok(json!({}))
 }

@@ -2,4 +2,5 @@
 
 mod tc3_client;
 mod tencent;
+mod tencent_cvm;
 mod tencent_network;

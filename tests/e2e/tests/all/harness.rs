@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use broker::Broker;
+use broker::capabilities::clock::VirtualClock;
 use broker::config::{BUILTIN_PLUGIN_DIR, Config, Limits};
 use serde_json::Value;
 use tracing_subscriber::EnvFilter;
@@ -43,6 +44,9 @@ pub struct Setup {
     pub database: Option<String>,
     /// `None`: a key file in the test's data directory. Brokers sharing a database share this.
     pub secrets_key_file: Option<PathBuf>,
+    /// `Some`: plugins and the built-in simulators share this virtual clock (sleeps take no
+    /// real time, simulated resources change state as it moves). `None`: the system clock.
+    pub clock: Option<Arc<VirtualClock>>,
 }
 
 impl Default for Setup {
@@ -56,6 +60,7 @@ impl Default for Setup {
             cache_dir: shared_cache(),
             database: None,
             secrets_key_file: None,
+            clock: None,
         }
     }
 }
@@ -85,7 +90,11 @@ impl TestBroker {
             limits: setup.limits,
             ..Config::default()
         };
-        let broker = Broker::start(config).await.expect("broker starts");
+        let broker = match setup.clock {
+            Some(clock) => Broker::start_with_virtual_clock(config, clock).await,
+            None => Broker::start(config).await,
+        }
+        .expect("broker starts");
         let read_key = |file: &str| {
             std::fs::read_to_string(data_dir.path().join(file))
                 .map(|k| k.trim().to_string())

@@ -9,5 +9,6 @@ mod qcloud_route_policy;
 mod qcloud_route_table;
 mod qcloud_security_group;
 mod qcloud_subnet;
+mod qcloud_vm;
 mod sandbox;
 mod tenancy;
