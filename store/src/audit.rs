@@ -108,31 +108,22 @@ impl Store {
     /// Appends one record; returns its id. The tenant is stored by name and not checked, so
     /// calls of deleted or unknown tenants are recorded too.
     pub async fn record_call(&self, record: &AuditRecord) -> Result<i64> {
-        let guids = serde_json::to_string(&record.guids).expect("a list of strings serialises");
-        let (id,): (i64,) = with_pool!(self, pool => sqlx::query_as(INSERT)
-            .bind(to_millis(record.at))
-            .bind(&record.tenant)
-            .bind(&record.plugin)
-            .bind(&record.route)
-            .bind(&record.request_id)
-            .bind(&guids)
-            .bind(&record.outcome)
-            .bind(i64::from(record.status))
-            .bind(i64::try_from(record.duration_ms).unwrap_or(i64::MAX))
-            .fetch_one(pool).await)?;
-        Ok(id)
+        let ids = self.record_calls(std::slice::from_ref(record)).await?;
+        Ok(ids[0])
     }
 
     /// Appends several records in one transaction: one commit (one fsync) for the lot, which
-    /// is what keeps a busy broker's audit writer cheap. All or none are written.
-    pub async fn record_calls(&self, records: &[AuditRecord]) -> Result<()> {
+    /// is what keeps a busy broker's audit writer cheap. All or none are written; returns the
+    /// new ids in order.
+    pub async fn record_calls(&self, records: &[AuditRecord]) -> Result<Vec<i64>> {
         if records.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
+        let mut ids = Vec::with_capacity(records.len());
         with_tx!(self, tx => {
             for record in records {
                 let guids = serde_json::to_string(&record.guids).expect("a list of strings serialises");
-                sqlx::query(INSERT)
+                let (id,): (i64,) = sqlx::query_as(INSERT)
                     .bind(to_millis(record.at))
                     .bind(&record.tenant)
                     .bind(&record.plugin)
@@ -144,9 +135,10 @@ impl Store {
                     .bind(i64::try_from(record.duration_ms).unwrap_or(i64::MAX))
                     .fetch_one(&mut *tx)
                     .await?;
+                ids.push(id);
             }
         });
-        Ok(())
+        Ok(ids)
     }
 
     /// Matching rows, newest first (by id), at most [`AuditQuery::limit`] of them.
