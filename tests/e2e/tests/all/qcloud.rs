@@ -1,4 +1,5 @@
-//! The qcloud plugin's vpc routes, through the real host and component to the simulator.
+//! The qcloud plugin's vpc routes, through the real host and component to the simulator, and
+//! the helpers the other `qcloud_*` test modules share.
 
 use serde_json::{Value, json};
 
@@ -49,37 +50,33 @@ pub(crate) async fn post_err(t: &TestBroker, route: &str, input: Value) -> Strin
     out["error_message"].as_str().unwrap().to_owned()
 }
 
+/// Runs a qcloud create route for one input that must succeed; returns the new id.
+async fn create(t: &TestBroker, route: &str, input: Value) -> String {
+    let out = post_ok(t, route, input).await;
+    out["id"]
+        .as_str()
+        .expect("a create answers an id")
+        .to_owned()
+}
+
 /// Creates a VPC with block `cidr` through `vpc/create`; returns its id.
 pub(crate) async fn create_vpc(t: &TestBroker, cidr: &str) -> String {
-    let out = post_ok(
-        t,
-        "vpc/create",
-        json!({"guid": "vpc", "provider_params": DEMO_PARAMS, "name": "v", "cidr_block": cidr}),
-    )
-    .await;
-    out["id"].as_str().unwrap().to_owned()
+    let input =
+        json!({"guid": "vpc", "provider_params": DEMO_PARAMS, "name": "v", "cidr_block": cidr});
+    create(t, "vpc/create", input).await
 }
 
 /// Creates a subnet of `vpc_id` through `subnet/create`; returns its id.
 pub(crate) async fn create_subnet(t: &TestBroker, vpc_id: &str, cidr: &str) -> String {
-    let out = post_ok(
-        t,
-        "subnet/create",
-        json!({"guid": "sn", "provider_params": DEMO_PARAMS, "name": "s", "vpc_id": vpc_id, "cidr_block": cidr}),
-    )
-    .await;
-    out["id"].as_str().unwrap().to_owned()
+    let input = json!({"guid": "sn", "provider_params": DEMO_PARAMS, "name": "s", "vpc_id": vpc_id, "cidr_block": cidr});
+    create(t, "subnet/create", input).await
 }
 
 /// Creates a route table of `vpc_id` through `route-table/create`; returns its id.
 pub(crate) async fn create_route_table(t: &TestBroker, vpc_id: &str) -> String {
-    let out = post_ok(
-        t,
-        "route-table/create",
-        json!({"guid": "rt", "provider_params": DEMO_PARAMS, "name": "r", "vpc_id": vpc_id}),
-    )
-    .await;
-    out["id"].as_str().unwrap().to_owned()
+    let input =
+        json!({"guid": "rt", "provider_params": DEMO_PARAMS, "name": "r", "vpc_id": vpc_id});
+    create(t, "route-table/create", input).await
 }
 
 #[tokio::test]
