@@ -8,7 +8,9 @@
 //!
 //! The nested build uses its own target directory (`<target>/wasm-plugins`) so it never waits on
 //! the outer build's lock, and it is shared by every caller and profile, so each plugin compiles
-//! once.
+//! once. `BROKER_WASM_TARGET_DIR` overrides it: checkouts of the workspace that share one outer
+//! `CARGO_TARGET_DIR` (git worktrees) need separate ones, because the components are uplifted
+//! under fixed names.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -46,13 +48,18 @@ pub fn build_components(packages: &[&str]) -> Vec<Built> {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
+    println!("cargo:rerun-if-env-changed=BROKER_WASM_TARGET_DIR");
 
     check_target_installed();
 
-    let target_dir = env::var_os("CARGO_TARGET_DIR")
+    let target_dir = env::var_os("BROKER_WASM_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-        .join("wasm-plugins");
+        .unwrap_or_else(|| {
+            env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| root.join("target"))
+                .join("wasm-plugins")
+        });
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
