@@ -42,6 +42,36 @@ pub struct Config {
     pub upstreams: BTreeMap<String, String>,
     /// Sandbox and traffic limits.
     pub limits: Limits,
+    /// Operator values for the settings plugins declare, per plugin name, e.g.
+    /// `[plugin_settings.qcloud]` `vm-create-timeout-secs = 1200`. A plugin whose table names a
+    /// setting it does not declare is refused at load.
+    pub plugin_settings: BTreeMap<String, BTreeMap<String, SettingValue>>,
+}
+
+/// One operator setting value. TOML strings, integers, floats and booleans are accepted; plugins
+/// receive them as text.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum SettingValue {
+    /// `"text"`
+    Text(String),
+    /// `42`
+    Integer(i64),
+    /// `1.5`
+    Float(f64),
+    /// `true`
+    Bool(bool),
+}
+
+impl std::fmt::Display for SettingValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Text(v) => f.write_str(v),
+            Self::Integer(v) => write!(f, "{v}"),
+            Self::Float(v) => write!(f, "{v}"),
+            Self::Bool(v) => write!(f, "{v}"),
+        }
+    }
 }
 
 impl Default for Config {
@@ -56,6 +86,7 @@ impl Default for Config {
             simulators: true,
             upstreams: BTreeMap::new(),
             limits: Limits::default(),
+            plugin_settings: BTreeMap::new(),
         }
     }
 }
@@ -171,6 +202,37 @@ impl Config {
         Ok(())
     }
 
+    /// Adds one `PLUGIN.NAME=VALUE` plugin setting (the `--plugin-setting` flag's syntax).
+    pub fn add_plugin_setting(&mut self, spec: &str) -> anyhow::Result<()> {
+        let parsed = spec
+            .split_once('=')
+            .and_then(|(key, value)| Some((key.split_once('.')?, value)));
+        let Some(((plugin, name), value)) = parsed else {
+            bail!("plugin setting `{spec}` must look like PLUGIN.NAME=VALUE");
+        };
+        self.plugin_settings
+            .entry(plugin.trim().to_string())
+            .or_default()
+            .insert(
+                name.trim().to_string(),
+                SettingValue::Text(value.to_string()),
+            );
+        Ok(())
+    }
+
+    /// The operator's settings for one plugin, as text.
+    pub fn settings_for(&self, plugin: &str) -> BTreeMap<String, String> {
+        self.plugin_settings
+            .get(plugin)
+            .map(|settings| {
+                settings
+                    .iter()
+                    .map(|(name, value)| (name.clone(), value.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Checks values that serde cannot.
     pub fn validate(&self) -> anyhow::Result<()> {
         let l = &self.limits;
@@ -232,5 +294,28 @@ mod tests {
         );
         config.upstreams.insert("x".into(), "ftp://x".into());
         assert!(config.validate().is_err());
+    }
+
+    #[test]
+    fn plugin_settings_come_from_toml_and_flags_as_text() {
+        let mut config: Config = toml::from_str(
+            "[plugin_settings.qcloud]\n\"vm-create-timeout-secs\" = 1200\nregion-hint = \"ap-guangzhou\"\nverbose = true\n",
+        )
+        .unwrap();
+        config
+            .add_plugin_setting("qcloud.nat-create-timeout-secs=30")
+            .unwrap();
+        config.add_plugin_setting("cds.a=b=c").unwrap();
+        let qcloud = config.settings_for("qcloud");
+        assert_eq!(qcloud["vm-create-timeout-secs"], "1200");
+        assert_eq!(qcloud["region-hint"], "ap-guangzhou");
+        assert_eq!(qcloud["verbose"], "true");
+        assert_eq!(qcloud["nat-create-timeout-secs"], "30");
+        assert_eq!(config.settings_for("cds")["a"], "b=c");
+        assert!(config.settings_for("bridgx").is_empty());
+        for bad in ["no-equals", "nodot=1"] {
+            assert!(config.add_plugin_setting(bad).is_err(), "{bad}");
+        }
+        assert!(toml::from_str::<Config>("[plugin_settings.q]\nx = [1]\n").is_err());
     }
 }

@@ -115,7 +115,17 @@ impl Broker {
             limits: config.limits.clone(),
             store: store.clone(),
         };
-        let runtime = Arc::new(Runtime::new(services, upstreams, &config.cache_dir())?);
+        let settings = config
+            .plugin_settings
+            .keys()
+            .map(|plugin| (plugin.clone(), config.settings_for(plugin)))
+            .collect();
+        let runtime = Arc::new(Runtime::new(
+            services,
+            upstreams,
+            settings,
+            &config.cache_dir(),
+        )?);
         let refused = runtime.load_dir(&config.plugin_dir).await?;
 
         let listener = TcpListener::bind(config.listen)

@@ -52,6 +52,10 @@ struct ServeArgs {
     /// Map an upstream host a plugin declares to another base URL: HOST=URL (repeatable).
     #[arg(long = "upstream", value_name = "HOST=URL")]
     upstreams: Vec<String>,
+    /// Set a setting a plugin declares: PLUGIN.NAME=VALUE, e.g. qcloud.vm-create-timeout-secs=1200
+    /// (repeatable; `GET /v1/plugins` lists each plugin's settings).
+    #[arg(long = "plugin-setting", value_name = "PLUGIN.NAME=VALUE")]
+    plugin_settings: Vec<String>,
     /// Start the built-in cloud simulators and send cloud API calls to them [default: true].
     #[arg(long, env = "BROKER_SIMULATORS")]
     simulators: Option<bool>,
@@ -97,6 +101,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     for spec in &args.upstreams {
         config.add_upstream(spec)?;
+    }
+    for spec in &args.plugin_settings {
+        config.add_plugin_setting(spec)?;
     }
     let broker = Broker::start(config).await.context("starting the broker")?;
     shutdown_signal().await?;

@@ -4,6 +4,7 @@
 //! of state: engine-wide [`Services`], per-plugin [`PluginEnv`] and per-request [`RequestState`].
 
 pub mod clock;
+pub mod config;
 pub mod credentials;
 pub mod logging;
 pub mod redact;
@@ -43,6 +44,8 @@ pub struct PluginEnv {
     pub name: String,
     /// Where the plugin may send requests.
     pub egress: Egress,
+    /// The values in force of the settings it declares (operator's, else defaults).
+    pub settings: std::collections::BTreeMap<String, String>,
 }
 
 /// Per-request identity and budgets.
@@ -147,7 +150,7 @@ impl HostState {
     }
 }
 
-/// Adds WASI (for Rust `std`) and the four broker capabilities to `linker`.
+/// Adds WASI (for Rust `std`) and the broker's capabilities to `linker`.
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
     Provider::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)?;

@@ -1,5 +1,7 @@
 //! Validation of what a plugin's `manifest()` returns.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::bindings::handler;
@@ -24,6 +26,21 @@ pub struct Manifest {
     /// Error envelope template (not listed).
     #[serde(skip)]
     pub error_template: String,
+    /// Operator settings it declares.
+    pub settings: Vec<Setting>,
+}
+
+/// One declared operator setting, for listings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Setting {
+    /// Setting name.
+    pub name: String,
+    /// Description for operators.
+    pub summary: String,
+    /// The declared default.
+    pub default: String,
+    /// The value in force: the operator's, else the default (filled in by the runtime).
+    pub value: String,
 }
 
 /// One operation, for listings.
@@ -40,13 +57,7 @@ pub struct Operation {
 impl Manifest {
     /// Checks a manifest; the error says what is wrong and what was expected.
     pub fn validate(m: handler::Manifest) -> Result<(Self, Vec<HostPattern>), String> {
-        let name_ok = !m.name.is_empty()
-            && m.name.len() <= 64
-            && m.name.starts_with(|c: char| c.is_ascii_lowercase())
-            && m.name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !name_ok {
+        if !is_kebab_name(&m.name) {
             return Err(format!(
                 "name `{}` must be 1-64 lower-case letters, digits or `-`, starting with a letter",
                 m.name
@@ -88,6 +99,24 @@ impl Manifest {
                 m.error_template
             ));
         }
+        let mut settings: Vec<Setting> = Vec::with_capacity(m.settings.len());
+        for setting in m.settings {
+            if !is_kebab_name(&setting.name) {
+                return Err(format!(
+                    "setting name `{}` must be 1-64 lower-case letters, digits or `-`, starting with a letter",
+                    setting.name
+                ));
+            }
+            if settings.iter().any(|s| s.name == setting.name) {
+                return Err(format!("setting `{}` is declared twice", setting.name));
+            }
+            settings.push(Setting {
+                name: setting.name,
+                summary: setting.summary,
+                value: setting.default_value.clone(),
+                default: setting.default_value,
+            });
+        }
         let operations = m
             .operations
             .into_iter()
@@ -105,10 +134,49 @@ impl Manifest {
                 operations,
                 upstream_hosts: m.upstream_hosts,
                 error_template: m.error_template,
+                settings,
             },
             hosts,
         ))
     }
+
+    /// Applies the operator's values to the declared settings and returns the values in force
+    /// by name. A name the plugin does not declare is an error: a typo must not go unnoticed.
+    pub fn apply_settings(
+        &mut self,
+        operator: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, String> {
+        for (name, value) in operator {
+            let Some(setting) = self.settings.iter_mut().find(|s| &s.name == name) else {
+                let declared: Vec<&str> = self.settings.iter().map(|s| s.name.as_str()).collect();
+                return Err(format!(
+                    "the operator set `{name}`, which plugin `{}` does not declare (it declares: {})",
+                    self.name,
+                    if declared.is_empty() {
+                        "none".to_string()
+                    } else {
+                        declared.join(", ")
+                    }
+                ));
+            };
+            setting.value.clone_from(value);
+        }
+        Ok(self
+            .settings
+            .iter()
+            .map(|s| (s.name.clone(), s.value.clone()))
+            .collect())
+    }
+}
+
+/// Plugin and setting names: 1-64 lower-case letters, digits or `-`, starting with a letter.
+fn is_kebab_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// Fills a plugin's error template with `message` (escaped for a JSON string).
@@ -129,6 +197,11 @@ mod tests {
             operations: vec![],
             upstream_hosts: vec!["vpc.tencentcloudapi.com".into()],
             error_template: r#"{"result_code":"1","result_message":"{{message}}"}"#.into(),
+            settings: vec![handler::Setting {
+                name: "wait-timeout-secs".into(),
+                summary: "How long a create waits, in seconds.".into(),
+                default_value: "600".into(),
+            }],
         }
     }
 
@@ -159,6 +232,11 @@ mod tests {
                 |m| m.error_template = "{not json {{message}}".into(),
                 "not JSON",
             ),
+            (
+                |m| m.settings[0].name = "Wait_Timeout".into(),
+                "setting name",
+            ),
+            (|m| m.settings.push(m.settings[0].clone()), "declared twice"),
         ];
         for (mutate, expected) in cases {
             let mut m = manifest();
@@ -166,6 +244,26 @@ mod tests {
             let err = Manifest::validate(m).unwrap_err();
             assert!(err.contains(expected), "{err} should mention {expected}");
         }
+    }
+
+    #[test]
+    fn operator_settings_override_defaults_and_unknown_names_are_refused() {
+        let (mut m, _) = Manifest::validate(manifest()).unwrap();
+        let values = m.apply_settings(&BTreeMap::new()).unwrap();
+        assert_eq!(values["wait-timeout-secs"], "600");
+
+        let operator = BTreeMap::from([("wait-timeout-secs".to_string(), "30".to_string())]);
+        let values = m.apply_settings(&operator).unwrap();
+        assert_eq!(values["wait-timeout-secs"], "30");
+        assert_eq!(m.settings[0].value, "30");
+        assert_eq!(m.settings[0].default, "600");
+
+        let typo = BTreeMap::from([("wait-timeout-sec".to_string(), "30".to_string())]);
+        let err = m.apply_settings(&typo).unwrap_err();
+        assert!(
+            err.contains("`wait-timeout-sec`") && err.contains("declares: wait-timeout-secs"),
+            "{err}"
+        );
     }
 
     #[test]

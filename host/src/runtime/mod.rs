@@ -11,6 +11,7 @@ mod engine;
 pub mod manifest;
 mod registry;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -86,6 +87,8 @@ pub struct Runtime {
     linker: Linker<HostState>,
     services: Arc<Services>,
     upstreams: Arc<UpstreamMap>,
+    /// The operator's plugin settings, by plugin name.
+    settings: BTreeMap<String, BTreeMap<String, String>>,
     cache: ComponentCache,
     registry: RwLock<Arc<Registry>>,
     slots: Arc<Semaphore>,
@@ -93,10 +96,12 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Creates the engine, the linker and the epoch ticker.
+    /// Creates the engine, the linker and the epoch ticker. `settings` holds the operator's
+    /// plugin settings by plugin name.
     pub fn new(
         services: Services,
         upstreams: UpstreamMap,
+        settings: BTreeMap<String, BTreeMap<String, String>>,
         cache_dir: &Path,
     ) -> anyhow::Result<Self> {
         let engine = engine::build(&services.limits)?;
@@ -109,6 +114,7 @@ impl Runtime {
             linker,
             services: Arc::new(services),
             upstreams: Arc::new(upstreams),
+            settings,
             cache: ComponentCache::new(cache_dir)?,
             registry: RwLock::new(Arc::new(Registry::default())),
             _ticker: ticker,
@@ -172,6 +178,7 @@ impl Runtime {
         let probe_env = Arc::new(PluginEnv {
             name: format!("(loading {source})"),
             egress: Egress::new(Vec::new(), self.upstreams.clone()),
+            settings: BTreeMap::new(),
         });
         let wire = match self
             .sandboxed(
@@ -188,8 +195,16 @@ impl Runtime {
             Ok(Answer::Handle(_)) => unreachable!("asked for the manifest"),
             Err(e) => anyhow::bail!("{source}: calling manifest() failed: {e}"),
         };
-        let (manifest, hosts) = Manifest::validate(wire)
+        let (mut manifest, hosts) = Manifest::validate(wire)
             .map_err(|e| anyhow::anyhow!("{source}: invalid manifest: {e}"))?;
+        let operator = self
+            .settings
+            .get(&manifest.name)
+            .cloned()
+            .unwrap_or_default();
+        let settings = manifest
+            .apply_settings(&operator)
+            .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
         tracing::info!(
             plugin = %manifest.name,
             version = %manifest.version,
@@ -202,6 +217,7 @@ impl Runtime {
         let env = Arc::new(PluginEnv {
             name: manifest.name.clone(),
             egress: Egress::new(hosts, self.upstreams.clone()),
+            settings,
         });
         Ok(LoadedPlugin {
             manifest,

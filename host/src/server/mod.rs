@@ -82,6 +82,7 @@ async fn list_plugins(State(state): State<AppState>) -> impl IntoResponse {
                 "route_prefixes": p.manifest.route_prefixes,
                 "operations": p.manifest.operations,
                 "upstream_hosts": p.manifest.upstream_hosts,
+                "settings": p.manifest.settings,
                 "sha256": p.sha256,
             })
         })

@@ -12,6 +12,7 @@ pub mod security_group;
 pub mod subnet;
 pub mod vm;
 pub mod vpc;
+pub mod waits;
 
 /// Every route this plugin serves starts with this prefix.
 pub const ROUTE_PREFIX: &str = "/v1/qcloud/";
@@ -142,6 +143,7 @@ impl Plugin for Qcloud {
                 vm::UPSTREAM_HOST.to_owned(),
             ],
             error_template: broker_sdk::WECUBE_ERROR_TEMPLATE.to_owned(),
+            settings: waits::ALL.iter().flat_map(|w| w.declare()).collect(),
         }
     }
 
@@ -188,6 +190,8 @@ mod tests {
             ["vpc.tencentcloudapi.com", "cvm.tencentcloudapi.com"]
         );
         assert_eq!(m.error_template, broker_sdk::WECUBE_ERROR_TEMPLATE);
+        let settings: Vec<_> = m.settings.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(settings, ["vm-timeout-secs", "vm-interval-secs"]);
         let paths: Vec<_> = m.operations.iter().map(|o| o.path.as_str()).collect();
         assert_eq!(
             paths,

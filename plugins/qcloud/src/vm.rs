@@ -2,18 +2,20 @@
 //! `DescribeInstances`, `TerminateInstances`, `StartInstances`, `StopInstances`.
 //!
 //! Every route waits for the instance to settle (`RUNNING`, gone, `RUNNING`, `STOPPED`), polling
-//! `DescribeInstances` every [`POLL_INTERVAL_MS`] with the host's clock (sleeping, never
-//! spinning), for at most [`WAIT_TIMEOUT_MS`] of clock time; running out is an error of that
-//! input. `vm/create` generates the root password, hides it from every log line, and returns it
+//! `DescribeInstances` with the host's clock (sleeping, never spinning) as the operator settings
+//! of [`crate::waits::VM`] say (default every 5 s for at most 600 s of clock time); running out is
+//! an error of that input. `vm/create` generates the root password, hides it from every log line, and returns it
 //! encrypted with the WeCube cipher (key from `guid` + `seed`).
 
 use broker_sdk::clock::{Clock, HostClock, Poll, PollError, poll_until};
+use broker_sdk::settings::Wait;
 use broker_sdk::tencent::TencentApi;
 use broker_sdk::wecube::{Input, Output, type_name};
 use broker_sdk::{ErrorMessage, log, password};
 use serde_json::{Value, json};
 
 use crate::common::{self, Common, TerminateArgs};
+use crate::waits;
 
 /// The Tencent API host of the CVM service (declared in the manifest).
 pub const UPSTREAM_HOST: &str = "cvm.tencentcloudapi.com";
@@ -21,10 +23,6 @@ pub const UPSTREAM_HOST: &str = "cvm.tencentcloudapi.com";
 pub const SERVICE: &str = "cvm";
 /// CVM API version.
 pub const API_VERSION: &str = "2017-03-12";
-/// How long a route waits for an instance to settle, in clock milliseconds.
-pub const WAIT_TIMEOUT_MS: u64 = 600_000;
-/// Time between two `DescribeInstances` while waiting, in clock milliseconds.
-pub const POLL_INTERVAL_MS: u64 = 5_000;
 /// The charge type when the input gives none.
 pub const DEFAULT_CHARGE_TYPE: &str = "POSTPAID_BY_HOUR";
 
@@ -169,15 +167,16 @@ fn state_of(item: &Value) -> &str {
 }
 
 /// Polls until instance `id` is in state `want` (`None`: gone); returns it (`None` when gone).
-/// `LAUNCH_FAILED` ends the wait at once; [`WAIT_TIMEOUT_MS`] of clock time ends it too.
+/// `LAUNCH_FAILED` ends the wait at once; `wait.timeout_ms` of clock time ends it too.
 pub fn wait_for(
     api: &impl TencentApi,
     clock: &impl Clock,
+    wait: Wait,
     id: &str,
     want: Option<&str>,
 ) -> Result<Option<Value>, ErrorMessage> {
     let target = want.unwrap_or("gone");
-    let result = poll_until(clock, WAIT_TIMEOUT_MS, POLL_INTERVAL_MS, || {
+    let result = poll_until(clock, wait.timeout_ms, wait.interval_ms, || {
         let (_, item) = describe(api, id)?;
         let state = item.as_ref().map_or("gone", state_of);
         if state == target {
@@ -194,7 +193,7 @@ pub fn wait_for(
         PollError::Failed(error) => error,
         PollError::TimedOut(state) => ErrorMessage::new(format!(
             "timed out after {} s waiting for instance {id} to be {target} (last state {state})",
-            WAIT_TIMEOUT_MS / 1000
+            wait.timeout_ms / 1000
         )),
     })
 }
@@ -234,6 +233,7 @@ fn instance_output(
 pub fn create(
     api: &impl TencentApi,
     clock: &impl Clock,
+    wait: Wait,
     args: &CreateArgs,
 ) -> Result<Output, ErrorMessage> {
     let guid = &args.common.guid;
@@ -259,7 +259,7 @@ pub fn create(
             ))
         })?
         .to_owned();
-    let item = wait_for(api, clock, &id, Some("RUNNING"))
+    let item = wait_for(api, clock, wait, &id, Some("RUNNING"))
         .map_err(|e| ErrorMessage::new(format!("instance {id} was created, but: {}", e.as_str())))?
         .unwrap_or_default();
     let encrypted = password::encrypt(guid, &args.seed, &password);
@@ -276,6 +276,7 @@ pub fn create(
 pub fn terminate(
     api: &impl TencentApi,
     clock: &impl Clock,
+    wait: Wait,
     args: &TerminateArgs,
 ) -> Result<Output, ErrorMessage> {
     let (guid, id) = (&args.common.guid, &args.id);
@@ -292,7 +293,7 @@ pub fn terminate(
             Err(error) => return Err(error.into()),
         }
     }
-    wait_for(api, clock, id, None)?;
+    wait_for(api, clock, wait, id, None)?;
     Ok(common::output_with_id(&request_id, guid, id))
 }
 
@@ -311,6 +312,7 @@ pub enum Power {
 pub fn power(
     api: &impl TencentApi,
     clock: &impl Clock,
+    wait: Wait,
     args: &TerminateArgs,
     power: Power,
 ) -> Result<Output, ErrorMessage> {
@@ -341,7 +343,7 @@ pub fn power(
     };
     let mut state = state_of(&item).to_owned();
     if state == opposite_transient || (power == Power::Off && state == "PENDING") {
-        wait_for(api, clock, id, Some(opposite))?;
+        wait_for(api, clock, wait, id, Some(opposite))?;
         state = opposite.to_owned();
     }
     if state == opposite {
@@ -357,7 +359,7 @@ pub fn power(
         )));
     }
     if state != target {
-        wait_for(api, clock, id, Some(target))?;
+        wait_for(api, clock, wait, id, Some(target))?;
     }
     Ok(common::output_with_id(&request_id, guid, id))
 }
@@ -374,32 +376,36 @@ fn with_cvm(
 /// `POST /v1/qcloud/vm/create`, one input.
 pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
     let args = CreateArgs::from_input(input)?;
+    let wait = waits::VM.read()?;
     with_cvm("vm/create", &args.common, |api| {
-        create(api, &HostClock, &args)
+        create(api, &HostClock, wait, &args)
     })
 }
 
 /// `POST /v1/qcloud/vm/terminate`, one input.
 pub fn handle_terminate(input: &Input) -> Result<Output, ErrorMessage> {
     let args = TerminateArgs::from_input(input)?;
+    let wait = waits::VM.read()?;
     with_cvm("vm/terminate", &args.common, |api| {
-        terminate(api, &HostClock, &args)
+        terminate(api, &HostClock, wait, &args)
     })
 }
 
 /// `POST /v1/qcloud/vm/start`, one input.
 pub fn handle_start(input: &Input) -> Result<Output, ErrorMessage> {
     let args = TerminateArgs::from_input(input)?;
+    let wait = waits::VM.read()?;
     with_cvm("vm/start", &args.common, |api| {
-        power(api, &HostClock, &args, Power::On)
+        power(api, &HostClock, wait, &args, Power::On)
     })
 }
 
 /// `POST /v1/qcloud/vm/stop`, one input.
 pub fn handle_stop(input: &Input) -> Result<Output, ErrorMessage> {
     let args = TerminateArgs::from_input(input)?;
+    let wait = waits::VM.read()?;
     with_cvm("vm/stop", &args.common, |api| {
-        power(api, &HostClock, &args, Power::Off)
+        power(api, &HostClock, wait, &args, Power::Off)
     })
 }
 
@@ -407,6 +413,12 @@ pub fn handle_stop(input: &Input) -> Result<Output, ErrorMessage> {
 mod tests {
     use super::*;
     use crate::common::testing::{FakeApi, PARAMS, api_error, input, ok};
+
+    /// The VM wait with its declared defaults (600 s, every 5 s).
+    const DEFAULT_WAIT: Wait = Wait {
+        timeout_ms: 600_000,
+        interval_ms: 5_000,
+    };
     use std::cell::Cell;
 
     /// A clock that moves only when slept on, counting sleeps.
@@ -459,7 +471,7 @@ mod tests {
             instance("RUNNING"),
         ]);
         let clock = FakeClock::new();
-        let out = create(&api, &clock, &args).unwrap();
+        let out = create(&api, &clock, DEFAULT_WAIT, &args).unwrap();
         assert_eq!(clock.sleeps.get(), 2);
         let calls = api.calls.borrow();
         let sent = &calls[0].1;
@@ -521,17 +533,17 @@ mod tests {
     fn create_times_out_after_the_wait_limit() {
         let args = CreateArgs::from_input(&input(create_input())).unwrap();
         let mut answers = vec![ok("r-run", json!({"InstanceIdSet": ["ins-1"]}))];
-        let polls = WAIT_TIMEOUT_MS / POLL_INTERVAL_MS + 1;
+        let polls = DEFAULT_WAIT.timeout_ms / DEFAULT_WAIT.interval_ms + 1;
         answers.extend((0..polls).map(|_| instance("PENDING")));
         let api = FakeApi::new(answers);
         let clock = FakeClock::new();
-        let error = create(&api, &clock, &args).unwrap_err();
+        let error = create(&api, &clock, DEFAULT_WAIT, &args).unwrap_err();
         assert_eq!(
             error.as_str(),
             "instance ins-1 was created, but: timed out after 600 s waiting for instance ins-1 \
              to be RUNNING (last state PENDING)"
         );
-        assert_eq!(clock.now.get(), 1_000 + WAIT_TIMEOUT_MS);
+        assert_eq!(clock.now.get(), 1_000 + DEFAULT_WAIT.timeout_ms);
     }
 
     #[test]
@@ -541,7 +553,7 @@ mod tests {
         ))
         .unwrap();
         let api = FakeApi::new(vec![ok("r-d", json!({"TotalCount": 0, "InstanceSet": []}))]);
-        let out = terminate(&api, &FakeClock::new(), &args).unwrap();
+        let out = terminate(&api, &FakeClock::new(), DEFAULT_WAIT, &args).unwrap();
         assert_eq!(out["id"], "ins-1");
         assert_eq!(api.actions(), ["DescribeInstances"]);
 
@@ -551,7 +563,7 @@ mod tests {
             instance("SHUTDOWN"),
             api_error("InvalidInstanceId.NotFound", "r-x"),
         ]);
-        let out = terminate(&api, &FakeClock::new(), &args).unwrap();
+        let out = terminate(&api, &FakeClock::new(), DEFAULT_WAIT, &args).unwrap();
         assert_eq!(out["request_id"], "r-t");
     }
 
@@ -562,7 +574,7 @@ mod tests {
         ))
         .unwrap();
         let api = FakeApi::new(vec![instance("STOPPED")]);
-        power(&api, &FakeClock::new(), &args, Power::Off).unwrap();
+        power(&api, &FakeClock::new(), DEFAULT_WAIT, &args, Power::Off).unwrap();
         assert_eq!(api.actions(), ["DescribeInstances"]);
 
         let api = FakeApi::new(vec![
@@ -571,7 +583,7 @@ mod tests {
             ok("r-s", json!({})),
             instance("RUNNING"),
         ]);
-        let out = power(&api, &FakeClock::new(), &args, Power::On).unwrap();
+        let out = power(&api, &FakeClock::new(), DEFAULT_WAIT, &args, Power::On).unwrap();
         assert_eq!(out["request_id"], "r-s");
         assert_eq!(
             api.actions(),

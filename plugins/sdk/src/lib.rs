@@ -18,6 +18,7 @@
 //!             operations: vec![Operation { method: Method::Post, path: "/v1/demo/ping".into(), summary: "Ping.".into() }],
 //!             upstream_hosts: vec![],
 //!             error_template: WECUBE_ERROR_TEMPLATE.into(),
+//!             settings: vec![],
 //!         }
 //!     }
 //!     fn handle(request: Request) -> Response {
@@ -49,6 +50,7 @@ pub mod http;
 pub mod log;
 pub mod params;
 pub mod password;
+pub mod settings;
 pub mod tencent;
 
 pub use bindings::cloud_broker::plugin::credentials::{

@@ -1,12 +1,13 @@
 //! Starting a broker for a test, calling it, and capturing its logs.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use broker::Broker;
 use broker::capabilities::clock::VirtualClock;
-use broker::config::{BUILTIN_PLUGIN_DIR, Config, Limits};
+use broker::config::{BUILTIN_PLUGIN_DIR, Config, Limits, SettingValue};
 use serde_json::Value;
 use tracing_subscriber::EnvFilter;
 
@@ -47,6 +48,8 @@ pub struct Setup {
     /// `Some`: plugins and the built-in simulators share this virtual clock (sleeps take no
     /// real time, simulated resources change state as it moves). `None`: the system clock.
     pub clock: Option<Arc<VirtualClock>>,
+    /// The operator's plugin settings (`[plugin_settings.<plugin>]`).
+    pub plugin_settings: BTreeMap<String, BTreeMap<String, SettingValue>>,
 }
 
 impl Default for Setup {
@@ -61,6 +64,7 @@ impl Default for Setup {
             database: None,
             secrets_key_file: None,
             clock: None,
+            plugin_settings: BTreeMap::new(),
         }
     }
 }
@@ -88,6 +92,7 @@ impl TestBroker {
             database: setup.database,
             secrets_key_file: setup.secrets_key_file,
             limits: setup.limits,
+            plugin_settings: setup.plugin_settings,
             ..Config::default()
         };
         let broker = match setup.clock {

@@ -11,4 +11,5 @@ mod qcloud_security_group;
 mod qcloud_subnet;
 mod qcloud_vm;
 mod sandbox;
+mod settings;
 mod tenancy;

@@ -62,6 +62,7 @@ impl Plugin for Hostile {
                 .collect(),
             upstream_hosts: vec!["vpc.tencentcloudapi.com".to_owned()],
             error_template: ERROR_TEMPLATE.to_owned(),
+            settings: vec![],
         }
     }
 
