@@ -16,7 +16,7 @@ wasmtime::component::bindgen!({
     },
 });
 
-pub use cloud_broker::plugin::{clock, config, credentials, logging, signed_http, types};
+pub use cloud_broker::plugin::{cache, clock, config, credentials, logging, signed_http, types};
 pub use exports::cloud_broker::plugin::handler;
 
 impl types::Method {

@@ -124,6 +124,10 @@ pub struct Limits {
     /// policy changed on another broker takes effect there within this time (at once on the
     /// broker that made the change).
     pub auth_cache_secs: u64,
+    /// Entries one plugin may keep in its `cache` per tenant.
+    pub cache_entries: u32,
+    /// Largest value a plugin may store in its `cache`, in bytes.
+    pub cache_value_bytes: usize,
 }
 
 impl Default for Limits {
@@ -142,6 +146,8 @@ impl Default for Limits {
             log_lines: 1_000,
             log_bytes: 256 << 10,
             auth_cache_secs: 5,
+            cache_entries: 256,
+            cache_value_bytes: 64 << 10,
         }
     }
 }

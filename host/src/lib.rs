@@ -114,6 +114,7 @@ impl Broker {
             clock,
             limits: config.limits.clone(),
             store: store.clone(),
+            cache: Default::default(),
         };
         let settings = config
             .plugin_settings

@@ -50,6 +50,12 @@ impl VirtualClock {
             now_ms: start_ms.into(),
         }
     }
+
+    /// Moves time forward by `ms`, as if something slept that long.
+    pub fn advance_ms(&self, ms: u64) {
+        self.now_ms
+            .fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 #[cfg(any(test, feature = "test-support"))]

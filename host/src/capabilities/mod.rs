@@ -3,6 +3,7 @@
 //! [`HostState`] is the `T` of every `Store<T>`: built fresh for each request from three layers
 //! of state: engine-wide [`Services`], per-plugin [`PluginEnv`] and per-request [`RequestState`].
 
+pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod credentials;
@@ -36,6 +37,8 @@ pub struct Services {
     pub limits: Limits,
     /// The account store behind `credentials.lookup`.
     pub store: broker_store::Store,
+    /// What plugins keep between requests (`cache`).
+    pub cache: cache::PluginCache,
 }
 
 /// What the host knows about one loaded plugin, shared by all its instances.

@@ -45,6 +45,7 @@
 )]
 pub mod bindings;
 
+pub mod cache;
 pub mod envelope;
 pub mod http;
 pub mod log;

@@ -162,6 +162,19 @@ impl TestBroker {
         (status, json)
     }
 
+    /// Creates a tenant through the admin API; returns its first key.
+    pub async fn new_tenant(&self, name: &str) -> String {
+        let (status, answer) = self
+            .admin(
+                reqwest::Method::POST,
+                "/admin/tenants",
+                Some(&serde_json::json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(status, 201, "{answer}");
+        answer["key"]["key"].as_str().unwrap().to_string()
+    }
+
     /// POSTs a raw body; returns status and JSON answer.
     pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
         let response = self

@@ -2,6 +2,7 @@
 //! loopback HTTP. One binary (`cargo test -p broker-e2e`), one module per area.
 
 mod broker_api;
+mod cache;
 mod harness;
 mod postgres;
 mod qcloud;

@@ -16,13 +16,8 @@ fn vpc_create() -> Value {
     json!({"inputs": [{"guid": "g-1", "provider_params": DEMO_PARAMS, "name": "a", "cidr_block": "10.0.0.0/16"}]})
 }
 
-/// Creates a tenant through the admin API; returns its first key.
 async fn new_tenant(t: &TestBroker, name: &str) -> String {
-    let (status, answer) = t
-        .admin(Method::POST, "/admin/tenants", Some(&json!({"name": name})))
-        .await;
-    assert_eq!(status, 201, "{answer}");
-    answer["key"]["key"].as_str().unwrap().to_string()
+    t.new_tenant(name).await
 }
 
 #[tokio::test]

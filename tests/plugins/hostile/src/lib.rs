@@ -15,6 +15,10 @@
 //!   key id, upstream outcome) — never the secret, which it cannot read.
 //! - `count`: how many requests this instance has served, kept in a static: always 1 when
 //!   every request gets a fresh instance whose memory was really reset.
+//! - `cache`: `{"op":"get"|"set"|"delete","key","value","ttl_ms"}` on the host's cache; answers
+//!   `{"value"}` (null on a miss), `{"stored":true}` or the `cache-error`.
+//! - `cache-flood`: stores `{"count"}` distinct keys until the host refuses one; answers how
+//!   many were stored and the refusal.
 
 use broker_sdk::http::{RequestBuilder, json_response, method_name, send};
 use broker_sdk::{Manifest, Method, Operation, Plugin, ProviderParams, Request, Response, Signing};
@@ -38,6 +42,8 @@ pub const ROUTES: &[&str] = &[
     "alloc",
     "count",
     "lookup",
+    "cache",
+    "cache-flood",
 ];
 
 /// Requests served by this instance (see the `count` route).
@@ -84,6 +90,8 @@ impl Plugin for Hostile {
             "egress" => egress(&request.body),
             "alloc" => alloc(),
             "lookup" => lookup(&request.body),
+            "cache" => cache(&request.body),
+            "cache-flood" => cache_flood(&request.body),
             "count" => {
                 let calls = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                 json_response(200, &json!({ "calls": calls }))
@@ -117,6 +125,46 @@ fn echo(request: &Request) -> Response {
             "headers": headers,
         }),
     )
+}
+
+fn cache(body: &[u8]) -> Response {
+    use broker_sdk::cache;
+    let Ok(args) = serde_json::from_slice::<Value>(body) else {
+        return failure(400, "body must be JSON");
+    };
+    let key = args["key"].as_str().unwrap_or_default();
+    match args["op"].as_str().unwrap_or_default() {
+        "get" => {
+            let value = cache::get(key).map(|v| String::from_utf8_lossy(&v).into_owned());
+            json_response(200, &json!({ "value": value }))
+        }
+        "set" => {
+            let value = args["value"].as_str().unwrap_or_default();
+            let ttl_ms = args["ttl_ms"].as_u64().unwrap_or(60_000);
+            match cache::set(key, value.as_bytes(), ttl_ms) {
+                Ok(()) => json_response(200, &json!({ "stored": true })),
+                Err(error) => json_response(200, &json!({ "error": format!("{error:?}") })),
+            }
+        }
+        "delete" => {
+            cache::delete(key);
+            json_response(200, &json!({ "deleted": true }))
+        }
+        other => failure(400, &format!("unknown op {other:?}")),
+    }
+}
+
+fn cache_flood(body: &[u8]) -> Response {
+    let count = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v["count"].as_u64())
+        .unwrap_or(1_000_000);
+    for n in 0..count {
+        if let Err(error) = broker_sdk::cache::set(&format!("flood-{n}"), b"x", 60_000) {
+            return json_response(200, &json!({ "stored": n, "error": format!("{error:?}") }));
+        }
+    }
+    json_response(200, &json!({ "stored": count, "error": null }))
 }
 
 fn spin() -> ! {
