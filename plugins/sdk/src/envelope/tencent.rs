@@ -86,10 +86,12 @@ impl Failure {
     }
 
     /// A failed Tencent Cloud API call `action`: [`SCODE_UPSTREAM`]; HTTP 404 when the API
-    /// says the resource does not exist, 502 otherwise. Both messages carry the API's error
-    /// code, message and request id.
+    /// says the resource does not exist, 502 otherwise (a refused signature included:
+    /// `AuthFailure.SecretIdNotFound` is the broker's account, not the client's resource). Both
+    /// messages carry the API's error code, message and request id.
     pub fn upstream(action: &str, error: &TencentError) -> Self {
-        let status = if error.is_not_found() { 404 } else { 502 };
+        let auth = error.code().is_some_and(|c| c.starts_with("AuthFailure"));
+        let status = if error.is_not_found() && !auth { 404 } else { 502 };
         Self::new(
             SCODE_UPSTREAM,
             status,
@@ -363,6 +365,12 @@ mod tests {
             assert!(text.contains("RequestId=req-1"), "{text}");
         }
         assert!(f.message_cn.contains("调用失败"));
+        let auth = TencentError::Api {
+            code: "AuthFailure.SecretIdNotFound".into(),
+            message: "m".into(),
+            request_id: "r".into(),
+        };
+        assert_eq!(Failure::upstream("X", &auth).status, 502);
         let other = TencentError::Http("timeout".into());
         assert_eq!(Failure::upstream("X", &other).status, 502);
     }

@@ -12,3 +12,4 @@ mod qcloud_subnet;
 mod qcloud_vm;
 mod sandbox;
 mod tenancy;
+mod tencent;
