@@ -45,7 +45,9 @@ pub fn scope(fields: &Fields, caller_tenant: &str) -> Result<Scope, Failure> {
                 "credentials are not accepted in the request body (field `{name}`): register the \
                  account with the broker and name it with `ClusterUuid`"
             ),
-            format!("请求体中不接受凭据（参数 `{name}`）：请在代理中注册账号，并通过 `ClusterUuid` 引用"),
+            format!(
+                "请求体中不接受凭据（参数 `{name}`）：请在代理中注册账号，并通过 `ClusterUuid` 引用"
+            ),
         ));
     }
     let tenant = fields.required_str("TenantUuid")?;
@@ -141,7 +143,13 @@ mod tests {
 
     #[test]
     fn credentials_in_the_body_are_refused_in_any_spelling() {
-        for key in ["SecretKey", "secret_id", "SECRET-KEY", "provider_params", "Token"] {
+        for key in [
+            "SecretKey",
+            "secret_id",
+            "SECRET-KEY",
+            "provider_params",
+            "Token",
+        ] {
             let mut b = body();
             b[key] = json!("x");
             let f = scope(&fields(b), "system").unwrap_err();

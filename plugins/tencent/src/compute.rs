@@ -82,7 +82,10 @@ pub fn create(f: &Fields, apis: &Apis<'_>) -> Result<Value, Failure> {
         "Placement".into(),
         Value::Object(f.required_object("Placement")?.clone()),
     );
-    payload.insert("InstanceType".into(), f.required_str("InstanceType")?.into());
+    payload.insert(
+        "InstanceType".into(),
+        f.required_str("InstanceType")?.into(),
+    );
     for name in CREATE_STRINGS {
         if let Some(value) = f.optional_str(name)? {
             payload.insert((*name).into(), value.into());
@@ -114,7 +117,11 @@ pub fn create(f: &Fields, apis: &Apis<'_>) -> Result<Value, Failure> {
 /// `delete` → `TerminateInstances`.
 pub fn delete(f: &Fields, apis: &Apis<'_>) -> Result<Value, Failure> {
     let ids = instance_ids(f)?;
-    call(apis.cvm, "TerminateInstances", json!({ "InstanceIds": ids }))?;
+    call(
+        apis.cvm,
+        "TerminateInstances",
+        json!({ "InstanceIds": ids }),
+    )?;
     Ok(json!({}))
 }
 
@@ -374,12 +381,36 @@ mod tests {
         let base = json!({"Placement": {"Zone": "z"}, "InstanceType": "t",
             "SecurityGroupIds": ["sg-1"]});
         let cases = [
-            ("Placement", json!("z"), "field `Placement` must be an object, got string"),
-            ("SystemDisk", json!([1]), "field `SystemDisk` must be an object, got array"),
-            ("DataDisks", json!({}), "field `DataDisks` must be an array of objects, got object"),
-            ("InstanceCount", json!("two"), "field `InstanceCount` must be a non-negative integer, got string"),
-            ("InstanceCount", json!(0), "field `InstanceCount` must be at least 1"),
-            ("securityGroupId", json!(["sg-2"]), "give either `SecurityGroupIds` or `securityGroupId`, not both"),
+            (
+                "Placement",
+                json!("z"),
+                "field `Placement` must be an object, got string",
+            ),
+            (
+                "SystemDisk",
+                json!([1]),
+                "field `SystemDisk` must be an object, got array",
+            ),
+            (
+                "DataDisks",
+                json!({}),
+                "field `DataDisks` must be an array of objects, got object",
+            ),
+            (
+                "InstanceCount",
+                json!("two"),
+                "field `InstanceCount` must be a non-negative integer, got string",
+            ),
+            (
+                "InstanceCount",
+                json!(0),
+                "field `InstanceCount` must be at least 1",
+            ),
+            (
+                "securityGroupId",
+                json!(["sg-2"]),
+                "give either `SecurityGroupIds` or `securityGroupId`, not both",
+            ),
         ];
         for (key, value, message) in cases {
             let mut body = base.clone();
@@ -540,17 +571,31 @@ mod tests {
             "DescribeInstances",
             json!({"TotalCount": 1, "InstanceSet": [{"InstanceId": "ins-1"}]}),
         )]);
-        let data = run(inspect, json!({"InstanceId": "ins-1"}), &cvm, &Fake::default()).unwrap();
+        let data = run(
+            inspect,
+            json!({"InstanceId": "ins-1"}),
+            &cvm,
+            &Fake::default(),
+        )
+        .unwrap();
         assert_eq!(data, json!({"InstanceId": "ins-1"}));
         assert_eq!(cvm.calls()[0].1, json!({"InstanceIds": ["ins-1"]}));
         let empty = Fake::answering(vec![(
             "DescribeInstances",
             json!({"TotalCount": 0, "InstanceSet": []}),
         )]);
-        let f = run(inspect, json!({"InstanceId": "ins-2"}), &empty, &Fake::default())
-            .unwrap_err();
+        let f = run(
+            inspect,
+            json!({"InstanceId": "ins-2"}),
+            &empty,
+            &Fake::default(),
+        )
+        .unwrap_err();
         assert_eq!((f.scode, f.status), (SCODE_NOT_FOUND, 404));
-        assert_eq!(f.message, "instance `ins-2` does not exist in region `ap-guangzhou`");
+        assert_eq!(
+            f.message,
+            "instance `ins-2` does not exist in region `ap-guangzhou`"
+        );
     }
 
     #[test]
@@ -559,8 +604,13 @@ mod tests {
             "TerminateInstances",
             json!({"Error": "InvalidInstanceId.NotFound"}),
         )]);
-        let f = run(delete, json!({"InstanceIds": ["ins-1"]}), &cvm, &Fake::default())
-            .unwrap_err();
+        let f = run(
+            delete,
+            json!({"InstanceIds": ["ins-1"]}),
+            &cvm,
+            &Fake::default(),
+        )
+        .unwrap_err();
         assert_eq!(f.scode, SCODE_UPSTREAM);
         assert!(f.message.contains("TerminateInstances"), "{}", f.message);
         assert!(f.message.contains("Code=InvalidInstanceId.NotFound"));

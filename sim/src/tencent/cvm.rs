@@ -475,10 +475,12 @@ fn existing_ids<'a>(state: &State, call: &Call<'a>) -> Result<Vec<&'a str>, TcEr
     }
     check_ids(&ids)?;
     let instances = state.instances.get(call.region);
-    if let Some(id) = ids
-        .iter()
-        .find(|id| !instances.into_iter().flatten().any(|i| i.instance_id == **id))
-    {
+    if let Some(id) = ids.iter().find(|id| {
+        !instances
+            .into_iter()
+            .flatten()
+            .any(|i| i.instance_id == **id)
+    }) {
         return Err(TcError::new(
             "InvalidInstanceId.NotFound",
             format!("The instance `{id}` does not exist."),
@@ -514,8 +516,8 @@ fn transition(
     allowed.extend_from_slice(extra);
     call.params.only(&allowed)?;
     let ids = existing_ids(state, call)?;
-    if let Some(instance) = instances_mut(state, call.region, &ids)
-        .find(|i| !from.contains(&i.instance_state))
+    if let Some(instance) =
+        instances_mut(state, call.region, &ids).find(|i| !from.contains(&i.instance_state))
     {
         return Err(wrong_state(&instance.instance_id, instance.instance_state));
     }

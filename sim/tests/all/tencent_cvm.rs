@@ -303,7 +303,10 @@ async fn run_instances_keeps_every_struct_field_and_describe_shows_them() {
     let request_id = created["RequestId"].clone();
     let i = describe(&sim, ids[1].as_str().unwrap()).await;
     assert_eq!(i["Placement"], json!({"Zone": ZONE, "ProjectId": 1196468}));
-    assert_eq!((i["CPU"].as_u64(), i["Memory"].as_u64()), (Some(1), Some(8)));
+    assert_eq!(
+        (i["CPU"].as_u64(), i["Memory"].as_u64()),
+        (Some(1), Some(8))
+    );
     assert_eq!(i["InstanceTypeName"], "内存型MA2");
     assert_eq!(i["OsName"], "Windows Server 2016 数据中心版 64位中文版");
     assert_eq!(i["InstanceChargeType"], "PREPAID");
@@ -311,9 +314,18 @@ async fn run_instances_keeps_every_struct_field_and_describe_shows_them() {
     assert!(i["ExpiredTime"].as_str().unwrap().ends_with('Z'), "{i}");
     assert_eq!(i["SystemDisk"]["DiskType"], "CLOUD_SSD");
     assert_eq!(i["SystemDisk"]["DiskSize"], 60);
-    assert!(i["SystemDisk"]["DiskId"].as_str().unwrap().starts_with("disk-"));
+    assert!(
+        i["SystemDisk"]["DiskId"]
+            .as_str()
+            .unwrap()
+            .starts_with("disk-")
+    );
     assert_eq!(i["DataDisks"][0]["DiskSize"], 100);
-    assert_eq!(i["PrivateIpAddresses"], json!(["10.0.1.3"]), "second instance, next address");
+    assert_eq!(
+        i["PrivateIpAddresses"],
+        json!(["10.0.1.3"]),
+        "second instance, next address"
+    );
     assert_eq!(i["PublicIpAddresses"].as_array().unwrap().len(), 1);
     assert_eq!(
         i["InternetAccessible"],
@@ -330,17 +342,41 @@ async fn run_instances_keeps_every_struct_field_and_describe_shows_them() {
 
     // Wrong shapes of the pass-through structs get Tencent's codes.
     for (key, value, expected) in [
-        ("EnhancedService", json!({"MonitorService": {"Enabled": "no"}}), "InvalidParameter"),
-        ("DataDisks", json!([{"DiskSize": 1}]), "InvalidParameterValue.Range"),
-        ("SecurityGroupIds", json!(["sg-00000000"]), "InvalidSecurityGroupId.NotFound"),
-        ("SecurityGroupIds", json!(["nope"]), "InvalidSecurityGroupId.Malformed"),
-        ("InstanceChargePrepaid", json!({"Period": 13}), "InvalidParameterValue.Range"),
+        (
+            "EnhancedService",
+            json!({"MonitorService": {"Enabled": "no"}}),
+            "InvalidParameter",
+        ),
+        (
+            "DataDisks",
+            json!([{"DiskSize": 1}]),
+            "InvalidParameterValue.Range",
+        ),
+        (
+            "SecurityGroupIds",
+            json!(["sg-00000000"]),
+            "InvalidSecurityGroupId.NotFound",
+        ),
+        (
+            "SecurityGroupIds",
+            json!(["nope"]),
+            "InvalidSecurityGroupId.Malformed",
+        ),
+        (
+            "InstanceChargePrepaid",
+            json!({"Period": 13}),
+            "InvalidParameterValue.Range",
+        ),
     ] {
         let mut body = run_body(&vpc, &subnet, "Abcdefgh1234");
         body["InstanceChargeType"] = json!("PREPAID");
         body["InstanceChargePrepaid"] = json!({"Period": 1});
         body[key] = value;
-        assert_eq!(code(&sim, cvm("RunInstances", body)).await, expected, "{key}");
+        assert_eq!(
+            code(&sim, cvm("RunInstances", body)).await,
+            expected,
+            "{key}"
+        );
     }
 }
 
@@ -371,7 +407,11 @@ async fn describe_pages_with_offset_and_limit_and_matches_names_by_substring() {
         let created = ok(&sim, cvm("RunInstances", body)).await;
         ids.push(created["InstanceIdSet"][0].as_str().unwrap().to_owned());
     }
-    let page = ok(&sim, cvm("DescribeInstances", json!({"Offset": 1, "Limit": 1}))).await;
+    let page = ok(
+        &sim,
+        cvm("DescribeInstances", json!({"Offset": 1, "Limit": 1})),
+    )
+    .await;
     assert_eq!(page["TotalCount"], 3);
     assert_eq!(page["InstanceSet"].as_array().unwrap().len(), 1);
     assert_eq!(page["InstanceSet"][0]["InstanceId"], ids[1].as_str());
@@ -400,16 +440,26 @@ async fn modify_changes_one_attribute_per_call() {
     let (sim, _clock) = sim().await;
     let (vpc, subnet) = network(&sim).await;
     let sg = security_group(&sim).await;
-    let created = ok(&sim, cvm("RunInstances", run_body(&vpc, &subnet, "Abcdefgh1234"))).await;
+    let created = ok(
+        &sim,
+        cvm("RunInstances", run_body(&vpc, &subnet, "Abcdefgh1234")),
+    )
+    .await;
     let id = created["InstanceIdSet"][0].as_str().unwrap().to_owned();
     let renamed = ok(
         &sim,
-        cvm("ModifyInstancesAttribute", json!({"InstanceIds": [id], "InstanceName": "new"})),
+        cvm(
+            "ModifyInstancesAttribute",
+            json!({"InstanceIds": [id], "InstanceName": "new"}),
+        ),
     )
     .await;
     ok(
         &sim,
-        cvm("ModifyInstancesAttribute", json!({"InstanceIds": [id], "SecurityGroups": [sg]})),
+        cvm(
+            "ModifyInstancesAttribute",
+            json!({"InstanceIds": [id], "SecurityGroups": [sg]}),
+        ),
     )
     .await;
     let i = describe(&sim, &id).await;
@@ -419,12 +469,24 @@ async fn modify_changes_one_attribute_per_call() {
     assert_eq!(i["LatestOperationState"], "SUCCESS");
     assert_ne!(i["LatestOperationRequestId"], renamed["RequestId"]);
     for (body, expected) in [
-        (json!({"InstanceIds": [id], "InstanceName": "a", "SecurityGroups": [sg]}), "InvalidParameter"),
+        (
+            json!({"InstanceIds": [id], "InstanceName": "a", "SecurityGroups": [sg]}),
+            "InvalidParameter",
+        ),
         (json!({"InstanceIds": [id]}), "MissingParameter"),
-        (json!({"InstanceIds": [id], "SecurityGroups": ["sg-00000000"]}), "InvalidSecurityGroupId.NotFound"),
-        (json!({"InstanceIds": ["ins-00000000"], "InstanceName": "a"}), "InvalidInstanceId.NotFound"),
+        (
+            json!({"InstanceIds": [id], "SecurityGroups": ["sg-00000000"]}),
+            "InvalidSecurityGroupId.NotFound",
+        ),
+        (
+            json!({"InstanceIds": ["ins-00000000"], "InstanceName": "a"}),
+            "InvalidInstanceId.NotFound",
+        ),
     ] {
-        assert_eq!(code(&sim, cvm("ModifyInstancesAttribute", body)).await, expected);
+        assert_eq!(
+            code(&sim, cvm("ModifyInstancesAttribute", body)).await,
+            expected
+        );
     }
 }
 
@@ -432,7 +494,11 @@ async fn modify_changes_one_attribute_per_call() {
 async fn reset_reinstalls_in_simulated_time_and_force_stop_is_quicker() {
     let (sim, clock) = sim().await;
     let (vpc, subnet) = network(&sim).await;
-    let created = ok(&sim, cvm("RunInstances", run_body(&vpc, &subnet, "Abcdefgh1234"))).await;
+    let created = ok(
+        &sim,
+        cvm("RunInstances", run_body(&vpc, &subnet, "Abcdefgh1234")),
+    )
+    .await;
     let id = created["InstanceIdSet"][0].as_str().unwrap().to_owned();
     let reset = json!({"InstanceId": id, "ImageId": "img-n7nyt2d7",
         "SystemDisk": {"DiskSize": 60}, "LoginSettings": {"Password": "964322396.cda"}});
@@ -444,7 +510,10 @@ async fn reset_reinstalls_in_simulated_time_and_force_stop_is_quicker() {
     ok(&sim, cvm("ResetInstance", reset.clone())).await;
     let i = describe(&sim, &id).await;
     assert_eq!(i["InstanceState"], "RESETTING");
-    assert_eq!((i["ImageId"].as_str(), i["OsName"].as_str()), (Some("img-n7nyt2d7"), Some("CentOS 8.2 64位")));
+    assert_eq!(
+        (i["ImageId"].as_str(), i["OsName"].as_str()),
+        (Some("img-n7nyt2d7"), Some("CentOS 8.2 64位"))
+    );
     assert_eq!(i["SystemDisk"]["DiskSize"], 60);
     assert_eq!(i["LatestOperation"], "ResetInstance");
     clock.advance_ms(30_000);
@@ -453,14 +522,35 @@ async fn reset_reinstalls_in_simulated_time_and_force_stop_is_quicker() {
     assert_eq!(i["LatestOperationState"], "SUCCESS");
     let mut smaller = reset.clone();
     smaller["SystemDisk"] = json!({"DiskSize": 40});
-    assert_eq!(code(&sim, cvm("ResetInstance", smaller)).await, "InvalidParameterValue");
+    assert_eq!(
+        code(&sim, cvm("ResetInstance", smaller)).await,
+        "InvalidParameterValue"
+    );
 
-    ok(&sim, cvm("StopInstances", json!({"InstanceIds": [id], "ForceStop": true}))).await;
+    ok(
+        &sim,
+        cvm(
+            "StopInstances",
+            json!({"InstanceIds": [id], "ForceStop": true}),
+        ),
+    )
+    .await;
     clock.advance_ms(3_000);
     assert_eq!(describe(&sim, &id).await["InstanceState"], "STOPPED");
     ok(&sim, cvm("StartInstances", json!({"InstanceIds": [id]}))).await;
     clock.advance_ms(10_000);
-    ok(&sim, cvm("StopInstances", json!({"InstanceIds": [id], "ForceStop": false}))).await;
+    ok(
+        &sim,
+        cvm(
+            "StopInstances",
+            json!({"InstanceIds": [id], "ForceStop": false}),
+        ),
+    )
+    .await;
     clock.advance_ms(3_000);
-    assert_eq!(describe(&sim, &id).await["InstanceState"], "STOPPING", "a soft stop takes longer");
+    assert_eq!(
+        describe(&sim, &id).await["InstanceState"],
+        "STOPPING",
+        "a soft stop takes longer"
+    );
 }

@@ -91,7 +91,11 @@ impl Failure {
     /// messages carry the API's error code, message and request id.
     pub fn upstream(action: &str, error: &TencentError) -> Self {
         let auth = error.code().is_some_and(|c| c.starts_with("AuthFailure"));
-        let status = if error.is_not_found() && !auth { 404 } else { 502 };
+        let status = if error.is_not_found() && !auth {
+            404
+        } else {
+            502
+        };
         Self::new(
             SCODE_UPSTREAM,
             status,
@@ -217,8 +221,7 @@ impl Fields {
 
     /// The trimmed, non-blank string `name`.
     pub fn required_str(&self, name: &str) -> Result<&str, Failure> {
-        self.optional_str(name)?
-            .ok_or_else(|| Self::missing(name))
+        self.optional_str(name)?.ok_or_else(|| Self::missing(name))
     }
 
     /// The array of strings `name` (each trimmed and non-blank), or `None` when absent. An
@@ -291,9 +294,9 @@ impl Fields {
             Value::String(s) => s.trim().parse().ok(),
             _ => None,
         };
-        parsed.map(Some).ok_or_else(|| {
-            Self::wrong_type(name, ("a non-negative integer", "非负整数"), value)
-        })
+        parsed
+            .map(Some)
+            .ok_or_else(|| Self::wrong_type(name, ("a non-negative integer", "非负整数"), value))
     }
 
     /// The boolean `name` (`true`/`false` or the strings `"true"`/`"false"`), or `None`.

@@ -13,8 +13,7 @@ use super::super::state::{self, State};
 use super::super::vpc::parse_cidr;
 use super::{
     BOOT_MS, Call, Instance, Network, Placement, SystemDisk, check_enhanced_service, check_name,
-    check_security_groups, iso_time, member_bool, member_str, member_uint, object,
-    required_member,
+    check_security_groups, iso_time, member_bool, member_str, member_uint, object, required_member,
 };
 
 /// Instance types the simulator knows: (type, cores, memory GB, type name).
@@ -105,7 +104,11 @@ pub(super) fn login_settings(login: Option<&Map<String, Value>>) -> Result<Value
     }
     match login.and_then(|l| l.get("KeyIds")).filter(|v| !v.is_null()) {
         None => Ok(json!({})),
-        Some(keys) if keys.as_array().is_some_and(|k| k.iter().all(Value::is_string)) => {
+        Some(keys)
+            if keys
+                .as_array()
+                .is_some_and(|k| k.iter().all(Value::is_string)) =>
+        {
             Ok(json!({ "KeyIds": keys }))
         }
         Some(_) => Err(TcError::parameter_type("LoginSettings.KeyIds")),
@@ -184,7 +187,8 @@ fn data_disks(p: &super::Params<'_>) -> Result<Option<Vec<DataDisk>>, TcError> {
 fn internet_accessible(p: &super::Params<'_>) -> Result<(Value, bool), TcError> {
     let name = "InternetAccessible";
     let internet = object(p, name)?;
-    let charge = member_str(internet, name, "InternetChargeType")?.unwrap_or("TRAFFIC_POSTPAID_BY_HOUR");
+    let charge =
+        member_str(internet, name, "InternetChargeType")?.unwrap_or("TRAFFIC_POSTPAID_BY_HOUR");
     if ![
         "BANDWIDTH_PREPAID",
         "TRAFFIC_POSTPAID_BY_HOUR",
@@ -195,7 +199,9 @@ fn internet_accessible(p: &super::Params<'_>) -> Result<(Value, bool), TcError> 
     {
         return Err(TcError::new(
             "InvalidParameterValue",
-            format!("The value `{charge}` of parameter `InternetAccessible.InternetChargeType` is not supported."),
+            format!(
+                "The value `{charge}` of parameter `InternetAccessible.InternetChargeType` is not supported."
+            ),
         ));
     }
     let bandwidth = member_uint(internet, name, "InternetMaxBandwidthOut")?.unwrap_or(0);
@@ -244,7 +250,9 @@ fn charging(
             {
                 return Err(TcError::new(
                     "InvalidParameterValue",
-                    format!("The value `{renew}` of parameter `InstanceChargePrepaid.RenewFlag` is not supported."),
+                    format!(
+                        "The value `{renew}` of parameter `InstanceChargePrepaid.RenewFlag` is not supported."
+                    ),
                 ));
             }
             // A month of the simulator is 30 days.
@@ -616,7 +624,13 @@ mod tests {
     #[test]
     fn images_are_checked_for_shape_then_existence() {
         assert_eq!(image_os("img-n7nyt2d7").unwrap(), "CentOS 8.2 64位");
-        assert_eq!(image_os("img-1").unwrap_err().code, "InvalidImageId.Malformed");
-        assert_eq!(image_os("img-00000000").unwrap_err().code, "InvalidImageId.NotFound");
+        assert_eq!(
+            image_os("img-1").unwrap_err().code,
+            "InvalidImageId.Malformed"
+        );
+        assert_eq!(
+            image_os("img-00000000").unwrap_err().code,
+            "InvalidImageId.NotFound"
+        );
     }
 }

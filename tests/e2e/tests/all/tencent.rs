@@ -190,7 +190,10 @@ impl Env {
     /// POSTs `body` to `/v1/tencent/compute/{route}` with `key`.
     async fn call_with(&self, key: &str, route: &str, body: &Value) -> (u16, Value) {
         let path = format!("/v1/tencent/compute/{route}");
-        let (status, _, answer) = self.t.call(Method::POST, &path, Some(key), Some(body)).await;
+        let (status, _, answer) = self
+            .t
+            .call(Method::POST, &path, Some(key), Some(body))
+            .await;
         (status, answer)
     }
 
@@ -281,7 +284,8 @@ async fn new_tenant(t: &TestBroker, name: &str) -> String {
 /// Registers `tenant`'s `tencent` account `cluster` with key id `key_id` through the admin API.
 async fn register(t: &TestBroker, tenant: &str, cluster: &str, key_id: &str) {
     let path = format!("/admin/tenants/{tenant}/accounts/tencent/{cluster}");
-    let account = json!({"secret_id": key_id, "secret_key": SIM_SECRET, "default_region": "ap-guangzhou"});
+    let account =
+        json!({"secret_id": key_id, "secret_key": SIM_SECRET, "default_region": "ap-guangzhou"});
     let (status, answer) = t.admin(Method::PUT, &path, Some(&account)).await;
     assert_eq!(status, 200, "{answer}");
 }
@@ -315,18 +319,42 @@ async fn every_spec_example_answers_scode_0_with_the_stored_account() {
     assert_eq!(data["VpcName"], json!(["Default-VPC"]));
     let listed = &data["List"][0];
     for key in [
-        "Placement", "InstanceId", "InstanceType", "CPU", "Memory", "RestrictState",
-        "InstanceName", "InstanceChargeType", "SystemDisk", "PrivateIpAddresses",
-        "PublicIpAddresses", "InternetAccessible", "VirtualPrivateCloud", "ImageId",
-        "CreatedTime", "OsName", "SecurityGroupIds", "LoginSettings", "InstanceState",
-        "StopChargingMode", "Uuid", "LatestOperation", "LatestOperationState",
-        "LatestOperationRequestId", "DisasterRecoverGroupId", "CamRoleName", "InstanceTypeName",
+        "Placement",
+        "InstanceId",
+        "InstanceType",
+        "CPU",
+        "Memory",
+        "RestrictState",
+        "InstanceName",
+        "InstanceChargeType",
+        "SystemDisk",
+        "PrivateIpAddresses",
+        "PublicIpAddresses",
+        "InternetAccessible",
+        "VirtualPrivateCloud",
+        "ImageId",
+        "CreatedTime",
+        "OsName",
+        "SecurityGroupIds",
+        "LoginSettings",
+        "InstanceState",
+        "StopChargingMode",
+        "Uuid",
+        "LatestOperation",
+        "LatestOperationState",
+        "LatestOperationRequestId",
+        "DisasterRecoverGroupId",
+        "CamRoleName",
+        "InstanceTypeName",
     ] {
         assert!(listed.get(key).is_some(), "List[0] lacks {key}: {listed}");
     }
     assert_eq!(listed["InstanceId"], id.as_str());
     assert_eq!(listed["InstanceName"], "123");
-    assert_eq!((listed["CPU"].as_u64(), listed["Memory"].as_u64()), (Some(1), Some(8)));
+    assert_eq!(
+        (listed["CPU"].as_u64(), listed["Memory"].as_u64()),
+        (Some(1), Some(8))
+    );
     assert_eq!(listed["InstanceTypeName"], "内存型MA2");
     assert_eq!(listed["SystemDisk"]["DiskSize"], 50);
     assert_eq!(listed["InternetAccessible"]["InternetMaxBandwidthOut"], 1);
@@ -365,7 +393,10 @@ async fn every_spec_example_answers_scode_0_with_the_stored_account() {
     assert_eq!(env.ok("delete", &on(DELETE)).await, json!({}));
     env.advance(15_000).await;
     let answer = env.fail("inspect", &on(INSPECT), 404, 10004).await;
-    assert!(answer["message"].as_str().unwrap().contains(&id), "{answer}");
+    assert!(
+        answer["message"].as_str().unwrap().contains(&id),
+        "{answer}"
+    );
     assert!(
         !logs().contains("964322396.cda"),
         "the instance password never reaches a log line"
@@ -394,11 +425,17 @@ async fn list_pages_with_page_num_and_size_and_filters_by_fuzzy_name() {
             .collect()
     };
     let first = env.ok("list", &list(0, 2, "")).await;
-    assert_eq!((first["TotalCount"].as_u64(), names(&first)), (Some(3), vec!["web-a".into(), "web-b".into()]));
+    assert_eq!(
+        (first["TotalCount"].as_u64(), names(&first)),
+        (Some(3), vec!["web-a".into(), "web-b".into()])
+    );
     let rest = env.ok("list", &list(2, 2, "")).await;
     assert_eq!(names(&rest), ["db"]);
     let web = env.ok("list", &list(0, 0, "web")).await;
-    assert_eq!((web["TotalCount"].as_u64(), names(&web).len()), (Some(2), 2));
+    assert_eq!(
+        (web["TotalCount"].as_u64(), names(&web).len()),
+        (Some(2), 2)
+    );
     assert_eq!(web["VpcName"], json!(["Default-VPC"]), "one name per VPC");
     let none = env.ok("list", &list(0, 10, "nothing")).await;
     assert_eq!(none, json!({"TotalCount": 0, "List": [], "VpcName": []}));
@@ -413,7 +450,11 @@ async fn turn_on_and_off_accept_instance_id_and_force_stop_is_quicker() {
     body["ForceStop"] = json!(true);
     env.ok("turn_off", &body).await;
     env.advance(3_000).await;
-    assert_eq!(env.inspect(&id).await["InstanceState"], "STOPPED", "forced stops skip the guest");
+    assert_eq!(
+        env.inspect(&id).await["InstanceState"],
+        "STOPPED",
+        "forced stops skip the guest"
+    );
     // The turn_on table's `InstanceId` form, as a string.
     let mut body = example(TURN_ON, "ins-2n9bmcww", &id);
     body.as_object_mut().unwrap().remove("InstanceIds");
@@ -470,13 +511,19 @@ async fn another_tenants_uuid_or_cluster_is_refused_and_nothing_is_sent_upstream
     let body: Value = serde_json::from_str(LIST).unwrap();
     let (status, answer) = env.call_with(&env.t.tenant_key, "list", &body).await;
     assert_failure(&answer, (status, 403), 10003);
-    assert!(answer["message"].as_str().unwrap().contains("`system`"), "{answer}");
+    assert!(
+        answer["message"].as_str().unwrap().contains("`system`"),
+        "{answer}"
+    );
     // The default tenant names itself but `system`'s cluster: it does not exist for it.
     let mut own = body.clone();
     own["TenantUuid"] = json!("default");
     let (status, answer) = env.call_with(&env.t.tenant_key, "list", &own).await;
     assert_failure(&answer, (status, 404), 10004);
-    assert!(answer["message"].as_str().unwrap().contains(CLUSTER), "{answer}");
+    assert!(
+        answer["message"].as_str().unwrap().contains(CLUSTER),
+        "{answer}"
+    );
     assert_eq!(env.t.tencent().requests_seen(), before, "no upstream call");
     // Once the default tenant registers the same name, it works with its own account.
     register(&env.t, "default", CLUSTER, SIM_KEY_ID).await;
@@ -491,12 +538,22 @@ async fn an_unknown_cluster_and_credentials_in_the_body_are_refused() {
     let mut body: Value = serde_json::from_str(LIST).unwrap();
     body["ClusterUuid"] = json!("no-such-cluster");
     let answer = env.fail("list", &body, 404, 10004).await;
-    assert!(answer["message_cn"].as_str().unwrap().contains("no-such-cluster"));
+    assert!(
+        answer["message_cn"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-cluster")
+    );
     let mut body: Value = serde_json::from_str(LIST).unwrap();
     body["SecretKey"] = json!("sk");
     body["SecretId"] = json!("AKID");
     let answer = env.fail("list", &body, 403, 10003).await;
-    assert!(answer["message"].as_str().unwrap().contains("credentials are not accepted"));
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("credentials are not accepted")
+    );
 }
 
 #[tokio::test]
@@ -515,18 +572,47 @@ async fn upstream_errors_carry_tencents_code_and_request_id_in_both_languages() 
     // An instance in the wrong state: Tencent's state code, 502.
     let id = env.create("a").await;
     let answer = env
-        .fail("turn_on", &example(TURN_ON, "ins-2n9bmcww", &id), 502, 10002)
+        .fail(
+            "turn_on",
+            &example(TURN_ON, "ins-2n9bmcww", &id),
+            502,
+            10002,
+        )
         .await;
-    assert!(answer["message"].as_str().unwrap().contains("UnsupportedOperation.InstanceStatePending"));
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("UnsupportedOperation.InstanceStatePending")
+    );
     // A stored account whose key the cloud does not know: the signed call is refused.
-    register(&env.t, TENANT, "stale", "AKIDunknown000000000000000000000000").await;
+    register(
+        &env.t,
+        TENANT,
+        "stale",
+        "AKIDunknown000000000000000000000000",
+    )
+    .await;
     let mut body: Value = serde_json::from_str(LIST).unwrap();
     body["ClusterUuid"] = json!("stale");
     let answer = env.fail("list", &body, 502, 10002).await;
-    assert!(answer["message"].as_str().unwrap().contains("AuthFailure.SecretIdNotFound"), "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("AuthFailure.SecretIdNotFound"),
+        "{answer}"
+    );
     // Create with a security group that does not exist.
-    let answer = env.fail("create", &serde_json::from_str(CREATE).unwrap(), 404, 10002).await;
-    assert!(answer["message"].as_str().unwrap().contains("InvalidSecurityGroupId.NotFound"));
+    let answer = env
+        .fail("create", &serde_json::from_str(CREATE).unwrap(), 404, 10002)
+        .await;
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("InvalidSecurityGroupId.NotFound")
+    );
 }
 
 #[tokio::test]
@@ -539,12 +625,48 @@ async fn validation_errors_answer_in_the_envelope_and_the_broker_keeps_serving()
     assert_eq!(answer["message"], "missing required field `Region`");
     assert_eq!(answer["message_cn"], "缺少必填参数 `Region`");
     let cases = [
-        ("delete", DELETE, "InstanceIds", json!("ins-1"), "field `InstanceIds` must be an array of strings, got string"),
-        ("list", LIST, "PageSize", json!("ten"), "field `PageSize` must be a non-negative integer, got string"),
-        ("turn_off", TURN_OFF, "ForceStop", json!(1), "field `ForceStop` must be a boolean, got number"),
-        ("create", CREATE, "Placement", json!("ap-guangzhou-3"), "field `Placement` must be an object, got string"),
-        ("reset", RESET, "ImageId", json!(null), "missing required field `ImageId`"),
-        ("inspect", INSPECT, "Region", json!(["ap-guangzhou"]), "field `Region` must be a string, got array"),
+        (
+            "delete",
+            DELETE,
+            "InstanceIds",
+            json!("ins-1"),
+            "field `InstanceIds` must be an array of strings, got string",
+        ),
+        (
+            "list",
+            LIST,
+            "PageSize",
+            json!("ten"),
+            "field `PageSize` must be a non-negative integer, got string",
+        ),
+        (
+            "turn_off",
+            TURN_OFF,
+            "ForceStop",
+            json!(1),
+            "field `ForceStop` must be a boolean, got number",
+        ),
+        (
+            "create",
+            CREATE,
+            "Placement",
+            json!("ap-guangzhou-3"),
+            "field `Placement` must be an object, got string",
+        ),
+        (
+            "reset",
+            RESET,
+            "ImageId",
+            json!(null),
+            "missing required field `ImageId`",
+        ),
+        (
+            "inspect",
+            INSPECT,
+            "Region",
+            json!(["ap-guangzhou"]),
+            "field `Region` must be a string, got array",
+        ),
     ];
     for (route, text, key, value, message) in cases {
         let mut body: Value = serde_json::from_str(text).unwrap();
@@ -556,7 +678,11 @@ async fn validation_errors_answer_in_the_envelope_and_the_broker_keeps_serving()
         let (status, answer) = env.t.post_raw("/v1/tencent/compute/list", raw).await;
         assert_failure(&answer, (status, 400), 10001);
     }
-    assert_eq!(env.t.tencent().requests_seen(), before, "nothing invalid went upstream");
+    assert_eq!(
+        env.t.tencent().requests_seen(),
+        before,
+        "nothing invalid went upstream"
+    );
     let (status, answer) = env.t.post_raw("/v1/tencent/compute/nope", "{}").await;
     assert_failure(&answer, (status, 404), 10004);
     env.ok("list", &serde_json::from_str(LIST).unwrap()).await;
