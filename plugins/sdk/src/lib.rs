@@ -66,6 +66,7 @@ pub use bindings::exports::cloud_broker::plugin::handler::{
     Manifest, Operation, Request, Response,
 };
 pub use envelope::ErrorMessage;
+pub use envelope::tencent::TENCENT_ERROR_TEMPLATE;
 pub use envelope::wecube::{self, WECUBE_ERROR_TEMPLATE};
 pub use params::{ParamsError, ProviderParams, TencentParams};
 pub use tencent::{TencentError, TencentResponse};

@@ -1,26 +1,35 @@
-//! The CVM product (`cvm`, version `2017-03-12`): `RunInstances`, `DescribeInstances`,
-//! `StartInstances`, `StopInstances`, `TerminateInstances`.
+//! The CVM product (`cvm`, version `2017-03-12`): `RunInstances` ([`run`]), `DescribeInstances`,
+//! `StartInstances`, `StopInstances`, `TerminateInstances`, `ModifyInstancesAttribute` and
+//! `ResetInstance` ([`reset`]).
 //!
 //! Instances change state in simulated time ([`crate::TencentSimConfig::clock`]), as on Tencent:
 //! - `RunInstances` → `PENDING`, `RUNNING` [`BOOT_MS`] later;
 //! - `StartInstances` (from `STOPPED`) → `STARTING`, `RUNNING` [`START_STOP_MS`] later;
-//! - `StopInstances` (from `RUNNING`) → `STOPPING`, `STOPPED` [`START_STOP_MS`] later;
+//! - `StopInstances` (from `RUNNING`) → `STOPPING`, `STOPPED` [`START_STOP_MS`] later, or
+//!   [`FORCE_STOP_MS`] later with `ForceStop` (or `StopType` `HARD`), which skips the guest's
+//!   shutdown;
+//! - `ResetInstance` (from `RUNNING` or `STOPPED`) → `RESETTING`, `RUNNING` [`RESET_MS`] later;
 //! - `TerminateInstances` → `SHUTDOWN`, gone [`TERMINATE_MS`] later.
+//!
+//! Every action on an instance records `LatestOperation`, `LatestOperationRequestId` and
+//! `LatestOperationState` (`OPERATING` until its transition settles, then `SUCCESS`).
 //!
 //! An action in the wrong state is `UnsupportedOperation.InstanceState<State>`; an id that is not
 //! `ins-` plus 8 characters is `InvalidInstanceId.Malformed`, an unknown one
 //! `InvalidInstanceId.NotFound` (`DescribeInstances` just omits unknown ids). The network must
 //! exist in the VPC product's state; a private address is allocated from the subnet's block.
 
-use std::net::Ipv4Addr;
+mod reset;
+mod run;
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::macros::format_description;
 
 use super::error::TcError;
 use super::params::Params;
 use super::state::{self, State};
-use super::vpc::parse_cidr;
 use super::{Call, Product};
 
 /// The CVM product as the dispatcher sees it.
@@ -33,6 +42,8 @@ pub(super) const PRODUCT: Product = Product {
         "StartInstances",
         "StopInstances",
         "TerminateInstances",
+        "ModifyInstancesAttribute",
+        "ResetInstance",
     ],
     regional: true,
     handle,
@@ -42,32 +53,18 @@ pub(super) const PRODUCT: Product = Product {
 pub const BOOT_MS: u64 = 20_000;
 /// From `StartInstances` to `RUNNING`, and from `StopInstances` to `STOPPED`.
 pub const START_STOP_MS: u64 = 10_000;
+/// From a forced `StopInstances` to `STOPPED`: no waiting for the guest to shut down.
+pub const FORCE_STOP_MS: u64 = 3_000;
+/// From `ResetInstance` to `RUNNING` (the reinstalled system boots).
+pub const RESET_MS: u64 = 30_000;
 /// From `TerminateInstances` until the instance is gone.
 pub const TERMINATE_MS: u64 = 15_000;
 
-/// Instance types the simulator knows: (type, cores, memory GB).
-const INSTANCE_TYPES: &[(&str, u64, u64)] = &[
-    ("S2.SMALL1", 1, 1),
-    ("S2.SMALL2", 1, 2),
-    ("S2.MEDIUM4", 2, 4),
-    ("S2.LARGE8", 4, 8),
-    ("S5.SMALL1", 1, 1),
-    ("S5.SMALL2", 1, 2),
-    ("S5.MEDIUM4", 2, 4),
-    ("S5.LARGE8", 4, 8),
-    ("SA2.MEDIUM4", 2, 4),
-];
+/// Most security groups one instance may be in.
+const MAX_SECURITY_GROUPS: usize = 5;
 
-/// Public images the simulator knows (the spec's example image included).
-const IMAGES: &[&str] = &[
-    "img-31tjrtph",
-    "img-8toqc6s3",
-    "img-pi0ii46r",
-    "img-l8og963d",
-];
-
-/// Special characters Tencent accepts in a Linux password.
-const PASSWORD_SPECIALS: &str = "()`~!@#$%^&*-+=_|{}[]:;'<>,.?/";
+/// Longest instance name, in characters.
+const MAX_NAME_CHARS: usize = 60;
 
 /// `Placement` of an instance.
 #[derive(Clone, Debug, Serialize)]
@@ -91,28 +88,49 @@ struct Network {
 #[serde(rename_all = "PascalCase")]
 struct SystemDisk {
     disk_type: String,
+    disk_id: String,
     disk_size: u64,
 }
 
-/// One instance, serialised as `DescribeInstances` returns it.
+/// One instance, serialised as `DescribeInstances` returns it (fields in Tencent's order).
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct Instance {
+    placement: Placement,
     pub(crate) instance_id: String,
-    instance_name: String,
-    pub(crate) instance_state: &'static str,
     instance_type: String,
     #[serde(rename = "CPU")]
     cpu: u64,
     memory: u64,
-    image_id: String,
+    restrict_state: &'static str,
+    instance_name: String,
     instance_charge_type: String,
-    placement: Placement,
-    virtual_private_cloud: Network,
     system_disk: SystemDisk,
+    data_disks: Option<Vec<Value>>,
     private_ip_addresses: Vec<String>,
     public_ip_addresses: Option<Vec<String>>,
+    internet_accessible: Value,
+    virtual_private_cloud: Network,
+    image_id: String,
+    renew_flag: Option<String>,
     created_time: String,
+    expired_time: Option<String>,
+    os_name: String,
+    security_group_ids: Vec<String>,
+    /// What Tencent shows of the login settings: key ids, never a password.
+    login_settings: Value,
+    pub(crate) instance_state: &'static str,
+    tags: Vec<Value>,
+    stop_charging_mode: &'static str,
+    uuid: String,
+    latest_operation: Option<String>,
+    latest_operation_state: Option<&'static str>,
+    latest_operation_request_id: Option<String>,
+    disaster_recover_group_id: String,
+    #[serde(rename = "IPv6Addresses")]
+    ipv6_addresses: Option<Vec<String>>,
+    cam_role_name: String,
+    instance_type_name: String,
     /// The state it moves to next and when (simulated ms).
     #[serde(skip)]
     next: Option<(Option<&'static str>, u64)>,
@@ -123,21 +141,31 @@ impl Instance {
     pub(crate) fn subnet_id(&self) -> &str {
         &self.virtual_private_cloud.subnet_id
     }
+
+    /// Record `call` as the latest operation: `SUCCESS` when it is `settled`, else `OPERATING`
+    /// until the pending transition happens.
+    fn record(&mut self, call: &Call<'_>, settled: bool) {
+        self.latest_operation = Some(call.action.to_owned());
+        self.latest_operation_state = Some(if settled { "SUCCESS" } else { "OPERATING" });
+        self.latest_operation_request_id = Some(call.request_id.to_owned());
+    }
 }
 
 fn handle(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
     match call.action {
-        "RunInstances" => run(state, call),
+        "RunInstances" => run::run(state, call),
         "DescribeInstances" => describe(state, call),
         "StartInstances" => start(state, call),
         "StopInstances" => stop(state, call),
         "TerminateInstances" => terminate(state, call),
+        "ModifyInstancesAttribute" => modify(state, call),
+        "ResetInstance" => reset::reset(state, call),
         _ => Err(TcError::invalid_action()),
     }
 }
 
-/// Apply every transition due at `now_ms`: a due `Some(state)` becomes the state, a due `None`
-/// removes the instance.
+/// Apply every transition due at `now_ms`: a due `Some(state)` becomes the state (and the
+/// latest operation succeeds), a due `None` removes the instance.
 pub(crate) fn advance(state: &mut State, now_ms: u64) {
     for instances in state.instances.values_mut() {
         instances.retain_mut(|i| match i.next {
@@ -145,6 +173,7 @@ pub(crate) fn advance(state: &mut State, now_ms: u64) {
                 Some(next) => {
                     i.instance_state = next;
                     i.next = None;
+                    i.latest_operation_state = Some("SUCCESS");
                     true
                 }
                 None => false,
@@ -152,6 +181,17 @@ pub(crate) fn advance(state: &mut State, now_ms: u64) {
             _ => true,
         });
     }
+}
+
+/// `ms` since the epoch as CVM writes times: `YYYY-MM-DDTHH:MM:SSZ`, UTC.
+fn iso_time(ms: u64) -> String {
+    let secs = i64::try_from(ms / 1000).unwrap_or(i64::MAX);
+    OffsetDateTime::from_unix_timestamp(secs)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+        ))
+        .expect("a UTC date always formats")
 }
 
 /// An optional JSON object parameter.
@@ -176,6 +216,36 @@ fn member_str<'a>(
     }
 }
 
+/// An optional non-negative integer member `field` of object parameter `parent`.
+fn member_uint(
+    parent: Option<&Map<String, Value>>,
+    name: &str,
+    field: &str,
+) -> Result<Option<u64>, TcError> {
+    match parent.and_then(|o| o.get(field)).filter(|v| !v.is_null()) {
+        None => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| TcError::parameter_type(&format!("{name}.{field}"))),
+    }
+}
+
+/// An optional boolean member `field` of object parameter `parent`.
+fn member_bool(
+    parent: Option<&Map<String, Value>>,
+    name: &str,
+    field: &str,
+) -> Result<Option<bool>, TcError> {
+    match parent.and_then(|o| o.get(field)).filter(|v| !v.is_null()) {
+        None => Ok(None),
+        Some(v) => v
+            .as_bool()
+            .map(Some)
+            .ok_or_else(|| TcError::parameter_type(&format!("{name}.{field}"))),
+    }
+}
+
 /// A required string member `field` of object parameter `parent`.
 fn required_member<'a>(
     parent: Option<&'a Map<String, Value>>,
@@ -186,296 +256,82 @@ fn required_member<'a>(
         .ok_or_else(|| TcError::missing_parameter(&format!("{name}.{field}")))
 }
 
-/// Whether `password` meets Tencent's Linux rule: 8–30 characters of letters, digits and
-/// [`PASSWORD_SPECIALS`], with at least three of the four classes.
-pub(crate) fn password_ok(password: &str) -> bool {
-    let len = password.chars().count();
-    if !(8..=30).contains(&len) {
-        return false;
-    }
-    let mut classes = [false; 4];
-    for c in password.chars() {
-        match c {
-            'a'..='z' => classes[0] = true,
-            'A'..='Z' => classes[1] = true,
-            '0'..='9' => classes[2] = true,
-            c if PASSWORD_SPECIALS.contains(c) => classes[3] = true,
-            _ => return false,
+/// `EnhancedService {SecurityService?, MonitorService?, AutomationService?}`, each
+/// `{Enabled: bool}`: checked for shape (the simulator runs no agents).
+fn check_enhanced_service(p: &Params<'_>) -> Result<(), TcError> {
+    let Some(service) = object(p, "EnhancedService")? else {
+        return Ok(());
+    };
+    for (key, value) in service {
+        let name = format!("EnhancedService.{key}");
+        if !["SecurityService", "MonitorService", "AutomationService"].contains(&key.as_str()) {
+            return Err(TcError::unknown_parameter(&name));
         }
+        let inner = value
+            .as_object()
+            .ok_or_else(|| TcError::parameter_type(&name))?;
+        member_bool(Some(inner), &name, "Enabled")?;
     }
-    classes.iter().filter(|c| **c).count() >= 3
+    Ok(())
 }
 
-/// The first free address of the subnet block `cidr` (network, gateway and broadcast reserved).
-fn allocate_ip(state: &State, region: &str, subnet_id: &str, cidr: &str) -> Option<String> {
-    let (network, prefix) = parse_cidr("CidrBlock", cidr).ok()?;
-    let size = 1u64 << (32 - u32::from(prefix));
-    let used: Vec<&str> = state
-        .instances
-        .get(region)
-        .into_iter()
-        .flatten()
-        .filter(|i| i.virtual_private_cloud.subnet_id == subnet_id)
-        .flat_map(|i| i.private_ip_addresses.iter().map(String::as_str))
-        .collect();
-    (2..size.saturating_sub(1))
-        .map(|offset| Ipv4Addr::from(network + u32::try_from(offset).unwrap_or(0)).to_string())
-        .find(|ip| !used.contains(&ip.as_str()))
-}
-
-/// `RunInstances {Placement{Zone}, ImageId, InstanceType, VirtualPrivateCloud{VpcId, SubnetId,
-/// PrivateIpAddresses?}, InstanceName?, LoginSettings{Password}?, InstanceChargeType?,
-/// InstanceChargePrepaid?, SystemDisk?, InternetAccessible?, …}` → `{InstanceIdSet}`.
-fn run(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
-    let p = &call.params;
-    p.only(&[
-        "Placement",
-        "ImageId",
-        "InstanceType",
-        "InstanceChargeType",
-        "InstanceChargePrepaid",
-        "SystemDisk",
-        "DataDisks",
-        "VirtualPrivateCloud",
-        "InternetAccessible",
-        "InstanceCount",
-        "InstanceName",
-        "LoginSettings",
-        "SecurityGroupIds",
-        "EnhancedService",
-        "ClientToken",
-        "HostName",
-        "TagSpecification",
-        "DryRun",
-    ])?;
-    let placement = object(p, "Placement")?;
-    let zone = required_member(placement, "Placement", "Zone")?;
-    if !zone
-        .strip_prefix(call.region)
-        .and_then(|rest| rest.strip_prefix('-'))
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err(TcError::new(
-            "InvalidZone.MismatchRegion",
-            format!(
-                "The zone `{zone}` is not a zone of region `{}`.",
-                call.region
-            ),
+/// Security groups `ids` (parameter `name`) must be 1 to [`MAX_SECURITY_GROUPS`] well-formed
+/// ids of groups in `region`.
+fn check_security_groups(
+    state: &State,
+    region: &str,
+    name: &str,
+    ids: &[&str],
+) -> Result<(), TcError> {
+    if ids.is_empty() || ids.len() > MAX_SECURITY_GROUPS {
+        return Err(TcError::out_of_range(
+            name,
+            &ids.len().to_string(),
+            "1 to 5 security groups",
         ));
     }
-    let image = p.required_str("ImageId")?;
-    if !state::is_id("img", image) {
-        return Err(TcError::new(
-            "InvalidImageId.Malformed",
-            format!("The image id `{image}` is malformed."),
-        ));
-    }
-    if !IMAGES.contains(&image) {
-        return Err(TcError::new(
-            "InvalidImageId.NotFound",
-            format!("The image `{image}` does not exist."),
-        ));
-    }
-    let instance_type = p.str("InstanceType")?.unwrap_or("S5.SMALL1");
-    let &(_, cpu, memory) = INSTANCE_TYPES
-        .iter()
-        .find(|(t, _, _)| *t == instance_type)
-        .ok_or_else(|| {
-            TcError::new(
-                "InvalidInstanceType.Malformed",
-                format!("The instance type `{instance_type}` does not exist."),
-            )
-        })?;
-    let charge_type = p.str("InstanceChargeType")?.unwrap_or("POSTPAID_BY_HOUR");
-    match charge_type {
-        "POSTPAID_BY_HOUR" | "SPOTPAID" | "CDHPAID" => {}
-        "PREPAID" => {
-            let prepaid = object(p, "InstanceChargePrepaid")?;
-            if prepaid.and_then(|o| o.get("Period")).is_none() {
-                return Err(TcError::missing_parameter("InstanceChargePrepaid.Period"));
-            }
-        }
-        other => {
+    for id in ids {
+        if !state::is_id("sg", id) {
             return Err(TcError::new(
-                "InvalidParameterValue",
-                format!("The value `{other}` of parameter `InstanceChargeType` is not supported."),
+                "InvalidSecurityGroupId.Malformed",
+                format!("The security group id `{id}` is malformed."),
+            ));
+        }
+        let exists = state
+            .security_groups
+            .get(region)
+            .into_iter()
+            .flatten()
+            .any(|g| g.security_group_id == *id);
+        if !exists {
+            return Err(TcError::new(
+                "InvalidSecurityGroupId.NotFound",
+                format!("The security group `{id}` does not exist."),
             ));
         }
     }
-    let disk = object(p, "SystemDisk")?;
-    let disk_size = match disk
-        .and_then(|d| d.get("DiskSize"))
-        .filter(|v| !v.is_null())
-    {
-        None => 50,
-        Some(v) => v
-            .as_u64()
-            .ok_or_else(|| TcError::parameter_type("SystemDisk.DiskSize"))?,
-    };
-    if !(20..=1024).contains(&disk_size) {
-        return Err(TcError::out_of_range(
-            "SystemDisk.DiskSize",
-            &disk_size.to_string(),
-            "20 to 1024",
-        ));
-    }
-    let disk_type = member_str(disk, "SystemDisk", "DiskType")?.unwrap_or("CLOUD_PREMIUM");
-    if let Some(count) = p.uint("InstanceCount")?
-        && count != 1
-    {
-        return Err(TcError::out_of_range(
-            "InstanceCount",
-            &count.to_string(),
-            "1 (the simulator creates one instance per call)",
-        ));
-    }
-    let name = p.str("InstanceName")?.unwrap_or("未命名");
-    if name.chars().count() > 60 {
+    Ok(())
+}
+
+/// Whether `name` is a valid instance name: 1 to [`MAX_NAME_CHARS`] characters.
+fn check_name(name: &str) -> Result<(), TcError> {
+    if name.chars().count() > MAX_NAME_CHARS {
         return Err(TcError::new(
             "InvalidParameterValue.TooLong",
             "The value of parameter `InstanceName` is longer than 60 characters.",
         ));
     }
-    let login = object(p, "LoginSettings")?;
-    if let Some(password) = member_str(login, "LoginSettings", "Password")?
-        && !password_ok(password)
-    {
-        return Err(TcError::new(
-            "InvalidParameterValue.InvalidPassword",
-            "The password must be 8 to 30 characters with at least three of: lower-case \
-             letters, upper-case letters, digits and special characters.",
-        ));
-    }
-    let network = object(p, "VirtualPrivateCloud")?;
-    let vpc_id = required_member(network, "VirtualPrivateCloud", "VpcId")?;
-    let subnet_id = required_member(network, "VirtualPrivateCloud", "SubnetId")?;
-    if !state::is_id("vpc", vpc_id)
-        || state
-            .vpc(call.region, "VirtualPrivateCloud.VpcId", vpc_id)
-            .is_err()
-    {
-        return Err(TcError::new(
-            "InvalidParameterValue.VpcIdNotExist",
-            format!("The VPC `{vpc_id}` does not exist."),
-        ));
-    }
-    let subnet = state
-        .subnets
-        .get(call.region)
-        .into_iter()
-        .flatten()
-        .find(|s| s.subnet_id == subnet_id && s.vpc_id == vpc_id)
-        .ok_or_else(|| {
-            TcError::new(
-                "InvalidParameterValue.SubnetNotExist",
-                format!("The subnet `{subnet_id}` does not exist in VPC `{vpc_id}`."),
-            )
-        })?;
-    if subnet.zone != zone {
-        return Err(TcError::new(
-            "InvalidParameterValue.ZoneNotMatch",
-            format!(
-                "The subnet `{subnet_id}` is in zone `{}`, not `{zone}`.",
-                subnet.zone
-            ),
-        ));
-    }
-    let cidr = subnet.cidr_block.clone();
-    let requested_ip = match network
-        .and_then(|n| n.get("PrivateIpAddresses"))
-        .filter(|v| !v.is_null())
-    {
-        None => None,
-        Some(v) => v
-            .as_array()
-            .and_then(|a| a.first())
-            .and_then(Value::as_str)
-            .map(Some)
-            .ok_or_else(|| TcError::parameter_type("VirtualPrivateCloud.PrivateIpAddresses"))?,
-    };
-    let ip = match requested_ip {
-        Some(ip) => {
-            let block = parse_cidr("CidrBlock", &cidr)?;
-            let parsed: Ipv4Addr = ip.parse().map_err(|_| {
-                TcError::new(
-                    "InvalidParameterValue.IPAddressMalformed",
-                    format!("The address `{ip}` is malformed."),
-                )
-            })?;
-            let mask = u32::MAX.checked_shl(32 - u32::from(block.1)).unwrap_or(0);
-            if u32::from(parsed) & mask != block.0 {
-                return Err(TcError::new(
-                    "InvalidParameterValue.VpcIpIsNotInSubnet",
-                    format!("The address `{ip}` is not in subnet `{subnet_id}` ({cidr})."),
-                ));
-            }
-            let taken = state
-                .instances
-                .values()
-                .flatten()
-                .any(|i| i.private_ip_addresses.iter().any(|a| a == ip));
-            if taken {
-                return Err(TcError::new(
-                    "InvalidParameterValue.VpcIpIsUsed",
-                    format!("The address `{ip}` is already in use."),
-                ));
-            }
-            ip.to_owned()
-        }
-        None => allocate_ip(state, call.region, subnet_id, &cidr).ok_or_else(|| {
-            TcError::new(
-                "ResourceInsufficient.SubnetIpInsufficient",
-                format!("Subnet `{subnet_id}` has no free address."),
-            )
-        })?,
-    };
-    if p.flag("DryRun")? == Some(true) {
-        return Err(TcError::new(
-            "DryRunOperation",
-            "The request would have succeeded.",
-        ));
-    }
-    let instance = Instance {
-        instance_id: state.new_id("ins"),
-        instance_name: name.to_owned(),
-        instance_state: "PENDING",
-        instance_type: instance_type.to_owned(),
-        cpu,
-        memory,
-        image_id: image.to_owned(),
-        instance_charge_type: charge_type.to_owned(),
-        placement: Placement {
-            zone: zone.to_owned(),
-            project_id: 0,
-        },
-        virtual_private_cloud: Network {
-            vpc_id: vpc_id.to_owned(),
-            subnet_id: subnet_id.to_owned(),
-            as_vpc_gateway: false,
-        },
-        system_disk: SystemDisk {
-            disk_type: disk_type.to_owned(),
-            disk_size,
-        },
-        private_ip_addresses: vec![ip],
-        public_ip_addresses: None,
-        created_time: state::created_time(),
-        next: Some((Some("RUNNING"), call.now_ms.saturating_add(BOOT_MS))),
-    };
-    let id = instance.instance_id.clone();
-    state
-        .instances
-        .entry(call.region.to_owned())
-        .or_default()
-        .push(instance);
-    Ok(json!({ "InstanceIdSet": [id] }))
+    Ok(())
 }
 
 /// Whether `instance` passes filter `name` with `values` (`InvalidFilter` for unknown names).
 fn filter_matches(instance: &Instance, name: &str, values: &[&str]) -> Result<bool, TcError> {
     let field: Vec<&str> = match name {
         "instance-id" => vec![&instance.instance_id],
-        "instance-name" => vec![&instance.instance_name],
+        // Tencent matches instance names by substring.
+        "instance-name" => {
+            return Ok(values.iter().any(|v| instance.instance_name.contains(v)));
+        }
         "instance-state" => vec![instance.instance_state],
         "instance-type" => vec![&instance.instance_type],
         "zone" => vec![&instance.placement.zone],
@@ -604,20 +460,10 @@ fn wrong_state(id: &str, state: &str) -> TcError {
     )
 }
 
-/// Move every instance of `InstanceIds` from one of `from` to `via`, then to `to` after `ms`
-/// (`None`: removed). All ids are checked before any changes.
-fn transition(
-    state: &mut State,
-    call: &Call<'_>,
-    extra: &[&str],
-    from: &[&str],
-    (via, to, ms): (&'static str, Option<&'static str>, u64),
-) -> Result<Value, TcError> {
-    let p = &call.params;
-    let mut allowed = vec!["InstanceIds"];
-    allowed.extend_from_slice(extra);
-    p.only(&allowed)?;
-    let ids = p
+/// The `InstanceIds` parameter: 1 to 100 well-formed ids, each an instance in the call's region.
+fn existing_ids<'a>(state: &State, call: &Call<'a>) -> Result<Vec<&'a str>, TcError> {
+    let ids = call
+        .params
         .str_list("InstanceIds")?
         .ok_or_else(|| TcError::missing_parameter("InstanceIds"))?;
     if ids.is_empty() || ids.len() > 100 {
@@ -628,27 +474,57 @@ fn transition(
         ));
     }
     check_ids(&ids)?;
-    let instances = state.instances.entry(call.region.to_owned()).or_default();
-    for id in &ids {
-        let instance = instances
-            .iter()
-            .find(|i| i.instance_id == *id)
-            .ok_or_else(|| {
-                TcError::new(
-                    "InvalidInstanceId.NotFound",
-                    format!("The instance `{id}` does not exist."),
-                )
-            })?;
-        if !from.contains(&instance.instance_state) {
-            return Err(wrong_state(id, instance.instance_state));
-        }
+    let instances = state.instances.get(call.region);
+    if let Some(id) = ids.iter().find(|id| {
+        !instances
+            .into_iter()
+            .flatten()
+            .any(|i| i.instance_id == **id)
+    }) {
+        return Err(TcError::new(
+            "InvalidInstanceId.NotFound",
+            format!("The instance `{id}` does not exist."),
+        ));
     }
-    for instance in instances
-        .iter_mut()
-        .filter(|i| ids.contains(&i.instance_id.as_str()))
+    Ok(ids)
+}
+
+/// The instances of `ids` in `region`.
+fn instances_mut<'s>(
+    state: &'s mut State,
+    region: &str,
+    ids: &[&str],
+) -> impl Iterator<Item = &'s mut Instance> {
+    state
+        .instances
+        .get_mut(region)
+        .into_iter()
+        .flatten()
+        .filter(move |i| ids.contains(&i.instance_id.as_str()))
+}
+
+/// Move every instance of `InstanceIds` from one of `from` to `via`, then to `to` after `ms`
+/// (`None`: removed). All ids are checked before any changes.
+fn transition(
+    state: &mut State,
+    call: &Call<'_>,
+    extra: &[&str],
+    from: &[&str],
+    (via, to, ms): (&'static str, Option<&'static str>, u64),
+) -> Result<Value, TcError> {
+    let mut allowed = vec!["InstanceIds"];
+    allowed.extend_from_slice(extra);
+    call.params.only(&allowed)?;
+    let ids = existing_ids(state, call)?;
+    if let Some(instance) =
+        instances_mut(state, call.region, &ids).find(|i| !from.contains(&i.instance_state))
     {
+        return Err(wrong_state(&instance.instance_id, instance.instance_state));
+    }
+    for instance in instances_mut(state, call.region, &ids) {
         instance.instance_state = via;
         instance.next = Some((to, call.now_ms.saturating_add(ms)));
+        instance.record(call, false);
     }
     Ok(json!({}))
 }
@@ -665,10 +541,11 @@ fn start(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
 }
 
 /// `StopInstances {InstanceIds, StopType?, ForceStop?, StoppedMode?}` → `{}`: `RUNNING` →
-/// `STOPPING` → `STOPPED`.
+/// `STOPPING` → `STOPPED`, sooner when forced.
 fn stop(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
     let p = &call.params;
-    if let Some(kind) = p.str("StopType")?
+    let kind = p.str("StopType")?;
+    if let Some(kind) = kind
         && !["SOFT", "HARD", "SOFT_FIRST"].contains(&kind)
     {
         return Err(TcError::new(
@@ -676,13 +553,17 @@ fn stop(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
             format!("The value `{kind}` of parameter `StopType` is not supported."),
         ));
     }
-    p.flag("ForceStop")?;
+    let forced = p.flag("ForceStop")? == Some(true) || kind == Some("HARD");
     transition(
         state,
         call,
         &["StopType", "ForceStop", "StoppedMode"],
         &["RUNNING"],
-        ("STOPPING", Some("STOPPED"), START_STOP_MS),
+        (
+            "STOPPING",
+            Some("STOPPED"),
+            if forced { FORCE_STOP_MS } else { START_STOP_MS },
+        ),
     )
 }
 
@@ -697,18 +578,56 @@ fn terminate(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
     )
 }
 
+/// `ModifyInstancesAttribute {InstanceIds, InstanceName | SecurityGroups}` → `{}`. Tencent
+/// changes one attribute per call; an instance being terminated cannot be changed.
+fn modify(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
+    let p = &call.params;
+    p.only(&["InstanceIds", "InstanceName", "SecurityGroups"])?;
+    let name = p.str("InstanceName")?;
+    let groups = p.str_list("SecurityGroups")?;
+    match (name, &groups) {
+        (Some(_), Some(_)) => {
+            return Err(TcError::new(
+                "InvalidParameter",
+                "Only one attribute may be modified per call: `InstanceName` or `SecurityGroups`.",
+            ));
+        }
+        (None, None) => return Err(TcError::missing_parameter("InstanceName")),
+        _ => {}
+    }
+    let ids = existing_ids(state, call)?;
+    if let Some(name) = name {
+        if name.is_empty() {
+            return Err(TcError::missing_parameter("InstanceName"));
+        }
+        check_name(name)?;
+    }
+    if let Some(groups) = &groups {
+        check_security_groups(state, call.region, "SecurityGroups", groups)?;
+    }
+    if let Some(instance) = instances_mut(state, call.region, &ids)
+        .find(|i| ["SHUTDOWN", "TERMINATING"].contains(&i.instance_state))
+    {
+        return Err(wrong_state(&instance.instance_id, instance.instance_state));
+    }
+    for instance in instances_mut(state, call.region, &ids) {
+        if let Some(name) = name {
+            instance.instance_name = name.to_owned();
+        }
+        if let Some(groups) = &groups {
+            instance.security_group_ids = groups.iter().map(|g| (*g).to_owned()).collect();
+        }
+        instance.record(call, true);
+    }
+    Ok(json!({}))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn passwords_need_eight_to_thirty_characters_of_three_classes() {
-        assert!(password_ok("Abcdefgh1234"));
-        assert!(password_ok("abcdefg1!"));
-        assert!(password_ok("ABCDEFG1@"));
-        assert!(!password_ok("abcdefgh1234"), "two classes");
-        assert!(!password_ok("Ab1!"), "too short");
-        assert!(!password_ok(&format!("Ab1!{}", "a".repeat(27))), "too long");
-        assert!(!password_ok("Abcdefg1 23"), "space is not allowed");
+    fn cvm_times_are_iso_utc() {
+        assert_eq!(iso_time(1_630_048_316_000), "2021-08-27T07:11:56Z");
     }
 }

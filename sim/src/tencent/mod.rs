@@ -162,6 +162,8 @@ pub(crate) struct Call<'a> {
     params: Params<'a>,
     /// The simulated time of the call ([`TencentSimConfig::clock`]), in ms since the epoch.
     now_ms: u64,
+    /// The `RequestId` the answer will carry (CVM records it as `LatestOperationRequestId`).
+    request_id: &'a str,
 }
 
 /// What the server tasks share with the [`TencentSim`] handle.
@@ -187,6 +189,7 @@ impl Shared {
         uri: &Uri,
         headers: &HeaderMap,
         body: &[u8],
+        request_id: &str,
     ) -> Result<Value, TcError> {
         let request = SignedRequest {
             method: method.as_str(),
@@ -227,6 +230,7 @@ impl Shared {
             region,
             params: Params::new(&body)?,
             now_ms: self.config.clock.now_ms(),
+            request_id,
         };
         let mut state = self.state();
         // Transitions due by now happen first, whichever product is called.
@@ -254,7 +258,7 @@ async fn api(
         return response;
     }
     let request_id = uuid::Uuid::new_v4().to_string();
-    let body = match shared.handle(&method, &uri, &headers, &body) {
+    let body = match shared.handle(&method, &uri, &headers, &body, &request_id) {
         Ok(fields) => {
             tracing::debug!(action, request_id, outcome = "ok", "tencent sim request");
             success_body(fields, &request_id)

@@ -14,3 +14,4 @@ mod qcloud_vm;
 mod sandbox;
 mod settings;
 mod tenancy;
+mod tencent;
