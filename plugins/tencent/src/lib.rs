@@ -92,6 +92,7 @@ impl Plugin for Tencent {
                 .collect(),
             upstream_hosts: UPSTREAM_HOSTS.iter().map(|h| (*h).to_owned()).collect(),
             error_template: broker_sdk::TENCENT_ERROR_TEMPLATE.to_owned(),
+            settings: vec![],
         }
     }
 
