@@ -17,6 +17,7 @@ pub mod bindings;
 pub mod bootstrap;
 pub mod capabilities;
 pub mod config;
+pub mod metrics;
 pub mod runtime;
 pub mod server;
 pub mod simulators;

@@ -25,6 +25,9 @@ impl logging::Host for HostState {
         let request = &mut self.request;
         if request.log_lines >= limits.log_lines || request.log_bytes + size > limits.log_bytes {
             if request.log_dropped == 0 {
+                self.plugin
+                    .counters
+                    .limit_hit(crate::metrics::Limit::LogBudget);
                 tracing::warn!(
                     plugin = %self.plugin.name,
                     tenant = %request.tenant,

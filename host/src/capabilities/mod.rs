@@ -49,6 +49,8 @@ pub struct PluginEnv {
     pub egress: Egress,
     /// The values in force of the settings it declares (operator's, else defaults).
     pub settings: std::collections::BTreeMap<String, String>,
+    /// Its sandbox counters (`/metrics`).
+    pub counters: Arc<crate::metrics::PluginCounters>,
 }
 
 /// Per-request identity and budgets.

@@ -8,7 +8,7 @@ use crate::bindings::handler;
 use crate::capabilities::signed_http::HostPattern;
 
 /// Path prefixes the broker serves itself; no plugin may claim them.
-const RESERVED_PREFIXES: &[&str] = &["/healthz", "/v1/plugins", "/admin"];
+const RESERVED_PREFIXES: &[&str] = &["/healthz", "/v1/plugins", "/admin", "/metrics"];
 
 /// A validated manifest, in the host's own types.
 #[derive(Debug, Clone, Serialize)]

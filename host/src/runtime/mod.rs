@@ -30,6 +30,7 @@ use crate::bindings::handler::{Request, Response};
 use crate::capabilities::redact::Redactor;
 use crate::capabilities::signed_http::{Egress, UpstreamMap};
 use crate::capabilities::{self, HostState, PluginEnv, RequestState, Services};
+use crate::metrics::{Limit, Metrics, PluginCounters, TrapKind};
 
 /// A plugin ready to serve: compiled, type-checked against the world, manifest validated.
 pub struct LoadedPlugin {
@@ -67,6 +68,24 @@ pub enum CallError {
     /// Every instance slot stayed busy for the whole wall-clock limit.
     #[error("the broker is at capacity; try again")]
     Busy,
+    /// The guest overflowed its stack (e.g. unbounded recursion).
+    #[error("the plugin overflowed its stack")]
+    StackOverflow,
+}
+
+impl CallError {
+    /// Counts this failure in the plugin's counters.
+    fn count(&self, counters: &PluginCounters) {
+        match self {
+            Self::CpuLimit(_) => counters.trapped(TrapKind::Deadline),
+            Self::MemoryLimit(_) => counters.trapped(TrapKind::Memory),
+            Self::StackOverflow => counters.trapped(TrapKind::Stack),
+            Self::Trap(_) => counters.trapped(TrapKind::Other),
+            Self::WallTimeout(_) => counters.limit_hit(Limit::WallTime),
+            Self::ResponseTooLarge(..) => counters.limit_hit(Limit::ResponseBytes),
+            Self::Busy => counters.limit_hit(Limit::Capacity),
+        }
+    }
 }
 
 /// Which export to call.
@@ -87,6 +106,7 @@ pub struct Runtime {
     linker: Linker<HostState>,
     services: Arc<Services>,
     upstreams: Arc<UpstreamMap>,
+    metrics: Metrics,
     /// The operator's plugin settings, by plugin name.
     settings: BTreeMap<String, BTreeMap<String, String>>,
     cache: ComponentCache,
@@ -114,11 +134,17 @@ impl Runtime {
             linker,
             services: Arc::new(services),
             upstreams: Arc::new(upstreams),
+            metrics: Metrics::default(),
             settings,
             cache: ComponentCache::new(cache_dir)?,
             registry: RwLock::new(Arc::new(Registry::default())),
             _ticker: ticker,
         })
+    }
+
+    /// The sandbox counters of every plugin loaded so far.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The current plugin set (a snapshot: requests in flight keep the set they started with).
@@ -179,6 +205,8 @@ impl Runtime {
             name: format!("(loading {source})"),
             egress: Egress::new(Vec::new(), self.upstreams.clone()),
             settings: BTreeMap::new(),
+            // Not registered: the plugin's name is not known until it answers.
+            counters: Arc::default(),
         });
         let wire = match self
             .sandboxed(
@@ -218,6 +246,7 @@ impl Runtime {
             name: manifest.name.clone(),
             egress: Egress::new(hosts, self.upstreams.clone()),
             settings,
+            counters: self.metrics.plugin(&manifest.name),
         });
         Ok(LoadedPlugin {
             manifest,
@@ -273,7 +302,9 @@ impl Runtime {
         };
         let max = self.services.limits.response_bytes;
         if response.body.len() > max {
-            return Err(CallError::ResponseTooLarge(response.body.len(), max));
+            let error = CallError::ResponseTooLarge(response.body.len(), max);
+            error.count(&plugin.env.counters);
+            return Err(error);
         }
         Ok(response)
     }
@@ -290,6 +321,7 @@ impl Runtime {
     ) -> Result<Answer, CallError> {
         let limits = &self.services.limits;
         let wall = limits.wall();
+        let counters = env.counters.clone();
         let work = async {
             let _slot = self
                 .slots
@@ -305,6 +337,7 @@ impl Runtime {
             );
             let mut store = Store::new(&self.engine, state);
             store.limiter(|state| &mut state.limits);
+            counters.instantiated();
             let cpu = limits.cpu();
             // The deadline fires every tick while the guest runs; it yields to the executor so
             // a spinning guest cannot hog a worker thread, and interrupts once the guest's own
@@ -338,15 +371,20 @@ impl Runtime {
             }
             result.map_err(|e| self.classify(e))
         };
-        tokio::time::timeout(wall, work)
+        let result = tokio::time::timeout(wall, work)
             .await
-            .unwrap_or(Err(CallError::WallTimeout(wall)))
+            .unwrap_or(Err(CallError::WallTimeout(wall)));
+        if let Err(error) = &result {
+            error.count(&counters);
+        }
+        result
     }
 
     fn classify(&self, error: wasmtime::Error) -> CallError {
         let limits = &self.services.limits;
         match error.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => CallError::CpuLimit(limits.cpu()),
+            Some(Trap::StackOverflow) => CallError::StackOverflow,
             Some(trap) => CallError::Trap(format!("wasm trap: {trap}")),
             None => {
                 let text = format!("{error:#}");

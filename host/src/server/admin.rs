@@ -42,7 +42,21 @@ pub fn routes(state: AppState) -> Router<AppState> {
             put(set_policy).get(get_policy),
         )
         .route("/admin/audit", get(audit))
+        // Operators' data, so behind the admin key (Prometheus sends it as a bearer token).
+        .route("/metrics", get(metrics))
         .route_layer(middleware::from_fn_with_state(state, require_admin))
+}
+
+/// `GET /metrics`: the sandbox counters in the Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.runtime.metrics().render(),
+    )
+        .into_response()
 }
 
 /// Lets only admin keys through.

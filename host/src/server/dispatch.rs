@@ -220,6 +220,7 @@ fn error_type(error: &crate::runtime::CallError) -> &'static str {
         Trap(_) => "trap",
         ResponseTooLarge(..) => "response_too_large",
         Busy => "busy",
+        StackOverflow => "stack_overflow",
     }
 }
 

@@ -76,6 +76,7 @@ pub fn status_for(error: &CallError) -> StatusCode {
         CallError::CpuLimit(_)
         | CallError::MemoryLimit(_)
         | CallError::Trap(_)
+        | CallError::StackOverflow
         | CallError::ResponseTooLarge(..) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

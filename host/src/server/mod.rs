@@ -1,4 +1,5 @@
-//! The HTTP API: broker routes (`/healthz`, `/v1/plugins`), the admin API (`admin.rs`), and
+//! The HTTP API: broker routes (`/healthz`, `/v1/plugins`), the admin API and `/metrics`
+//! (`admin.rs`), and
 //! everything else routed to the plugin whose prefix matches (`dispatch.rs`). Every route but
 //! `/healthz` needs an API key (`auth.rs`).
 

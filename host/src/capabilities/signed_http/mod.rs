@@ -22,6 +22,7 @@ pub use egress::{Egress, HostPattern, UpstreamMap, forbidden_address};
 use super::HostState;
 use super::credentials::CredentialEntry;
 use crate::bindings::signed_http::{self, HttpError, IncomingResponse, OutgoingRequest, Signing};
+use crate::metrics::Limit;
 
 impl signed_http::Host for HostState {
     async fn send(
@@ -39,6 +40,7 @@ impl signed_http::Host for HostState {
                 error.type = "host_call_budget_exceeded",
                 "plugin spent its budget of {} upstream calls", limits.host_calls
             );
+            self.plugin.counters.limit_hit(Limit::HostCalls);
             return Ok(Err(HttpError::BudgetExhausted));
         }
         self.request.host_calls += 1;
@@ -51,6 +53,7 @@ impl signed_http::Host for HostState {
             Ok(p) => p,
             Err(e) => {
                 if let HttpError::Denied(why) = &e {
+                    self.plugin.counters.egress_denied();
                     tracing::warn!(
                         plugin = %self.plugin.name,
                         request_id = %self.request.request_id,
@@ -81,6 +84,16 @@ impl signed_http::Host for HostState {
             )
             .await;
         self.charge_host_time(started);
+        if let Err(HttpError::Denied(why)) = &result {
+            // Refused after DNS: the name resolved to a forbidden address.
+            self.plugin.counters.egress_denied();
+            tracing::warn!(
+                plugin = %self.plugin.name,
+                request_id = %self.request.request_id,
+                error.type = "egress_denied",
+                "upstream request refused: {why}"
+            );
+        }
         tracing::debug!(
             plugin = %self.plugin.name,
             request_id = %self.request.request_id,

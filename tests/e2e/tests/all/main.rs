@@ -4,6 +4,7 @@
 mod broker_api;
 mod cache;
 mod harness;
+mod metrics;
 mod postgres;
 mod qcloud;
 mod qcloud_route_policy;

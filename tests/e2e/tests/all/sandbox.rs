@@ -140,3 +140,16 @@ async fn every_request_gets_a_fresh_instance_with_reset_memory() {
         assert_eq!(answer["calls"], 1, "state survived a request: {answer}");
     }
 }
+
+#[tokio::test]
+async fn deep_recursion_is_stopped_at_the_stack_limit() {
+    let t = TestBroker::start().await;
+    let (status, answer) = t.post("/v1/hostile/recurse", &json!({})).await;
+    assert_eq!(status, 500, "{answer}");
+    let error = answer["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("the plugin overflowed its stack (plugin `hostile`"),
+        "{error}"
+    );
+    assert_still_serving(&t).await;
+}

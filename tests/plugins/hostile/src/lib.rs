@@ -9,6 +9,7 @@
 //! - `log-secret`: wraps `provider_params`' key pair as a credential, then logs the raw
 //!   `SecretKey` in a message and a field (the host must redact both).
 //! - `egress`: unsigned GET to the body's `url`; answers the status or the `http-error`.
+//! - `recurse`: recurses without end (the stack limit must stop it, not crash the host).
 //! - `alloc`: grows a buffer, touching every page, until allocation fails (memory cap).
 //! - `lookup`: opens the stored account `{"provider","name","region"}` of the calling tenant,
 //!   signs a `DescribeVpcs` with it, and answers everything the guest could see (account facts,
@@ -40,6 +41,7 @@ pub const ROUTES: &[&str] = &[
     "log-secret",
     "egress",
     "alloc",
+    "recurse",
     "count",
     "lookup",
     "cache",
@@ -89,6 +91,10 @@ impl Plugin for Hostile {
             "log-secret" => log_secret(&request.body),
             "egress" => egress(&request.body),
             "alloc" => alloc(),
+            "recurse" => {
+                let depth = recurse(std::hint::black_box(1));
+                json_response(200, &json!({ "depth": depth }))
+            }
             "lookup" => lookup(&request.body),
             "cache" => cache(&request.body),
             "cache-flood" => cache_flood(&request.body),
@@ -165,6 +171,15 @@ fn cache_flood(body: &[u8]) -> Response {
         }
     }
     json_response(200, &json!({ "stored": count, "error": null }))
+}
+
+/// Recursion the optimiser cannot turn into a loop (the result of the call is mixed with the
+/// argument), with nothing in linear memory: it exhausts the wasm stack itself.
+fn recurse(n: u64) -> u64 {
+    if n == u64::MAX {
+        return n;
+    }
+    recurse(n + 1).wrapping_mul(31).wrapping_add(n)
 }
 
 fn spin() -> ! {
