@@ -22,9 +22,12 @@
 //! Every answer is HTTP 200 with `{"Response": {..., "RequestId": "<uuid>"}}`, errors included.
 //! Only `POST` is simulated (the broker never uses API 3.0's `GET` form).
 
+mod address;
 mod cvm;
 pub mod error;
+mod nat;
 mod params;
+mod peering;
 mod route_table;
 mod security_group;
 mod state;
@@ -231,6 +234,8 @@ impl Shared {
         let mut state = self.state();
         // Transitions due by now happen first, whichever product is called.
         cvm::advance(&mut state, call.now_ms);
+        nat::advance(&mut state, call.now_ms);
+        peering::advance(&mut state, call.now_ms);
         (product.handle)(&mut state, &call)
     }
 }
