@@ -224,7 +224,9 @@ pub fn terminate(
 
 /// The `State` field of a described item (`""` when it has none).
 pub fn state_of(item: &Value) -> &str {
-    item.get("State").and_then(Value::as_str).unwrap_or_default()
+    item.get("State")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 /// Polls `<describe>` for `id` (a `noun`, e.g. `NAT gateway`, in messages) until its `State` is

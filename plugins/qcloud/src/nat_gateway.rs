@@ -232,10 +232,7 @@ pub fn create(
         })?
         .to_owned();
     available_output(api, clock, wait, &response.request_id, guid, &id).map_err(|e| {
-        ErrorMessage::new(format!(
-            "NAT gateway {id} was created, but: {}",
-            e.as_str()
-        ))
+        ErrorMessage::new(format!("NAT gateway {id} was created, but: {}", e.as_str()))
     })
 }
 
@@ -301,7 +298,11 @@ pub fn terminate(
     let allocated: Vec<String> = addresses_of(api, id)?
         .iter()
         .filter(|a| a.get("CascadeRelease").and_then(Value::as_bool) == Some(true))
-        .filter_map(|a| a.get("AddressId").and_then(Value::as_str).map(str::to_owned))
+        .filter_map(|a| {
+            a.get("AddressId")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
         .collect();
     if state != "DELETING" {
         match api.call("DeleteNatGateway", &json!({ "NatGatewayId": id })) {
@@ -394,7 +395,12 @@ mod tests {
         );
         assert_eq!(eips(json!(["3.3.3.3"])).unwrap(), ["3.3.3.3"]);
         assert!(eips(json!("")).unwrap().is_empty());
-        assert!(eips(json!("not-an-ip")).unwrap_err().as_str().contains("not-an-ip"));
+        assert!(
+            eips(json!("not-an-ip"))
+                .unwrap_err()
+                .as_str()
+                .contains("not-an-ip")
+        );
         assert!(eips(json!("[1, 2")).is_err());
         assert!(eips(json!(5)).unwrap_err().as_str().contains("string"));
     }
@@ -481,7 +487,11 @@ mod tests {
         let mut i = create_input();
         i["id"] = json!("nat-1");
         let args = CreateArgs::from_input(&input(i)).unwrap();
-        let api = FakeApi::new(vec![gateway("AVAILABLE"), gateway("AVAILABLE"), eips(false)]);
+        let api = FakeApi::new(vec![
+            gateway("AVAILABLE"),
+            gateway("AVAILABLE"),
+            eips(false),
+        ]);
         let out = create(&api, &FakeClock::new(), WAIT, &args).unwrap();
         assert_eq!(out["id"], "nat-1");
         assert_eq!(out["eip_id"], "eip-1,eip-2");
@@ -511,7 +521,13 @@ mod tests {
             json!([{"Name": "address-id", "Values": ["eip-1"]}]),
             "only the EIPs the gateway allocated itself"
         );
-        assert_eq!(calls[6], ("ReleaseAddresses".to_owned(), json!({"AddressIds": ["eip-1"]})));
+        assert_eq!(
+            calls[6],
+            (
+                "ReleaseAddresses".to_owned(),
+                json!({"AddressIds": ["eip-1"]})
+            )
+        );
     }
 
     #[test]

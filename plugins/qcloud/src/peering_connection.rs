@@ -155,10 +155,18 @@ fn settle(
             Ok(_) => {}
             // Not waiting for acceptance (a same-account connection whose link is still being
             // set up): the wait below tells whether it comes up.
-            Err(error) if error.code().is_some_and(|c| c.starts_with("UnsupportedOperation")) => {
+            Err(error)
+                if error
+                    .code()
+                    .is_some_and(|c| c.starts_with("UnsupportedOperation")) =>
+            {
                 log::info(
                     "peering-connection/create",
-                    &[("id", id), ("accept", "not needed"), ("detail", &error.to_string())],
+                    &[
+                        ("id", id),
+                        ("accept", "not needed"),
+                        ("detail", &error.to_string()),
+                    ],
                 );
             }
             Err(error) => {
@@ -321,7 +329,9 @@ mod tests {
         let mut i = create_input();
         i["peer_provider_params"] = json!("Region=ap-beijing;SecretID=a;SecretKey=b");
         assert_eq!(
-            CreateArgs::from_input(&input(i.clone())).unwrap_err().as_str(),
+            CreateArgs::from_input(&input(i.clone()))
+                .unwrap_err()
+                .as_str(),
             "field \"bandwidth\" is required for a cross-region peering connection (ap-shanghai to ap-beijing)"
         );
         i["bandwidth"] = json!("100");
@@ -334,7 +344,10 @@ mod tests {
         );
         let mut i = create_input();
         i["zone_node_link_type"] = json!("2");
-        assert_eq!(CreateArgs::from_input(&input(i.clone())).unwrap().link_type, "VPCBMPEER");
+        assert_eq!(
+            CreateArgs::from_input(&input(i.clone())).unwrap().link_type,
+            "VPCBMPEER"
+        );
         i["zone_node_link_type"] = json!(3);
         assert!(CreateArgs::from_input(&input(i)).is_err());
     }
@@ -401,7 +414,8 @@ mod tests {
             connection("PENDING"),
             connection("REJECTED"),
         ]);
-        let error = create(&api, &FakeApi::new(vec![]), &FakeClock::new(), WAIT, &args).unwrap_err();
+        let error =
+            create(&api, &FakeApi::new(vec![]), &FakeClock::new(), WAIT, &args).unwrap_err();
         assert_eq!(
             error.as_str(),
             "peering connection pcx-1 was created, but: peering connection pcx-1 is REJECTED"

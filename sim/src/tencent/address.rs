@@ -261,7 +261,9 @@ pub(super) fn release(state: &mut State, call: &Call<'_>) -> Result<Value, TcErr
 
 /// An asynchronous task id, as Tencent answers for EIP operations.
 fn task_id() -> String {
-    rand::rng().random_range(100_000_000u64..1_000_000_000).to_string()
+    rand::rng()
+        .random_range(100_000_000u64..1_000_000_000)
+        .to_string()
 }
 
 /// Test helpers on the simulator handle.

@@ -17,7 +17,9 @@
 //! 4. the body — `InvalidParameter` unless it is a JSON object;
 //! 5. the product's action ([`vpc`]; its subnets, route tables and security groups live in
 //!    `subnet`, `route_table` and `security_group`; instances of the `cvm` product in `cvm`,
-//!    whose state transitions follow [`TencentSimConfig::clock`]).
+//!    whose state transitions follow [`TencentSimConfig::clock`]);
+//!    NAT gateways, EIPs and peering connections of the `vpc` product live in `nat`, `address`
+//!    and `peering`, with transitions on the same clock.
 //!
 //! Every answer is HTTP 200 with `{"Response": {..., "RequestId": "<uuid>"}}`, errors included.
 //! Only `POST` is simulated (the broker never uses API 3.0's `GET` form).

@@ -114,7 +114,11 @@ pub(crate) fn in_vpc(state: &State, region: &str, vpc_id: &str) -> usize {
 }
 
 /// The connection `id` visible in the call's region (`ResourceNotFound` otherwise).
-fn find_mut<'a>(state: &'a mut State, call: &Call<'_>, id: &str) -> Result<&'a mut Peering, TcError> {
+fn find_mut<'a>(
+    state: &'a mut State,
+    call: &Call<'_>,
+    id: &str,
+) -> Result<&'a mut Peering, TcError> {
     state::check_id("pcx", "PeeringConnectionId", id)?;
     state
         .peerings
@@ -145,7 +149,10 @@ pub(super) fn create(state: &mut State, call: &Call<'_>) -> Result<Value, TcErro
     let destination_id = p.required_str("DestinationVpcId")?;
     let uin = p.required_str("DestinationUin")?;
     let destination_region = p.required_str("DestinationRegion")?;
-    let source_block = state.vpc(call.region, "SourceVpcId", source_id)?.cidr_block.clone();
+    let source_block = state
+        .vpc(call.region, "SourceVpcId", source_id)?
+        .cidr_block
+        .clone();
     state::check_id("vpc", "DestinationVpcId", destination_id)?;
     if uin.is_empty() || !uin.bytes().all(|b| b.is_ascii_digit()) {
         return Err(TcError::new(
@@ -156,14 +163,18 @@ pub(super) fn create(state: &mut State, call: &Call<'_>) -> Result<Value, TcErro
     if !REGIONS.contains(&destination_region) {
         return Err(TcError::new(
             "InvalidParameterValue",
-            format!("The value `{destination_region}` of parameter `DestinationRegion` is not a region."),
+            format!(
+                "The value `{destination_region}` of parameter `DestinationRegion` is not a region."
+            ),
         ));
     }
     let kind = p.str("Type")?.unwrap_or("VPCPEER");
     if !["VPCPEER", "VPCBMPEER"].contains(&kind) {
         return Err(TcError::new(
             "InvalidParameterValue",
-            format!("The value `{kind}` of parameter `Type` is not supported (VPCPEER, VPCBMPEER)."),
+            format!(
+                "The value `{kind}` of parameter `Type` is not supported (VPCPEER, VPCBMPEER)."
+            ),
         ));
     }
     let cross_region = destination_region != call.region;

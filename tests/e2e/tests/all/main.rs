@@ -5,6 +5,8 @@ mod broker_api;
 mod harness;
 mod postgres;
 mod qcloud;
+mod qcloud_nat_gateway;
+mod qcloud_peering_connection;
 mod qcloud_route_policy;
 mod qcloud_route_table;
 mod qcloud_security_group;
