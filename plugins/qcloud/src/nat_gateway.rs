@@ -24,7 +24,8 @@ use crate::common::{
 };
 use crate::waits;
 
-/// NAT gateways of the VPC service.
+/// NAT gateways of the VPC service (the create answers a one-gateway `NatGatewaySet`; [`create`]
+/// reads it).
 pub const NAT_GATEWAY: Resource = Resource {
     plural: "NAT gateways",
     describe: "DescribeNatGateways",

@@ -25,7 +25,8 @@ use crate::common::{
 };
 use crate::waits;
 
-/// VPC peering connections of the VPC service.
+/// VPC peering connections of the VPC service (the create answers `PeeringConnectionId` at
+/// the top level; [`create`] reads it).
 pub const PEERING_CONNECTION: Resource = Resource {
     plural: "peering connections",
     describe: "DescribeVpcPeeringConnections",
@@ -391,6 +392,18 @@ mod tests {
                 json!({"PeeringConnectionId": "pcx-1"})
             )
         );
+
+        // Nothing to accept (a same-account link still coming up): the wait decides.
+        let api = FakeApi::new(vec![
+            ok("r-c", json!({"PeeringConnectionId": "pcx-1"})),
+            connection("PENDING"),
+            connection("ACTIVE"),
+        ]);
+        let peer = FakeApi::new(vec![api_error(
+            "UnsupportedOperation.PcxStatusNotPermit",
+            "r-u",
+        )]);
+        create(&api, &peer, &FakeClock::new(), WAIT, &args).unwrap();
 
         let api = FakeApi::new(vec![
             ok("r-c", json!({"PeeringConnectionId": "pcx-1"})),

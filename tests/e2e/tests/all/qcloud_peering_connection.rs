@@ -199,6 +199,22 @@ async fn a_peering_to_another_account_is_accepted_with_the_peers_own_keys() {
 }
 
 #[tokio::test]
+async fn other_keys_of_the_same_account_need_no_acceptance_and_still_get_an_active_link() {
+    let (t, _clock) = start_simulated(&[]).await;
+    let a = create_vpc(&t, "10.8.0.0/16").await;
+    let b = beijing_vpc(&t).await;
+    let mut input = spec_create_input(&a, &b);
+    input["peer_provider_params"] = json!(OTHER_KEYS.replace("ap-shanghai", "ap-beijing"));
+    input["bandwidth"] = json!(10);
+    // The accept is refused (nothing to accept); the wait shows the link comes up anyway.
+    let id = post_ok(&t, "peering-connection/create", input).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(t.tencent().peering_state(&id).as_deref(), Some("ACTIVE"));
+}
+
+#[tokio::test]
 async fn a_peering_nobody_accepts_times_out_as_the_operator_set() {
     let (t, clock) =
         start_simulated(&[("peering-connection-timeout-secs", SettingValue::Integer(30))]).await;
