@@ -3,9 +3,11 @@
 //! delete pattern of a [`Resource`] (create returns an existing `id`; terminate of an absent
 //! resource succeeds).
 
+use broker_sdk::clock::{Clock, Poll, PollError, poll_until};
 use broker_sdk::log;
+use broker_sdk::settings::Wait;
 use broker_sdk::tencent::{Client, TencentApi};
-use broker_sdk::wecube::{Input, Output};
+use broker_sdk::wecube::{Input, Output, type_name};
 use broker_sdk::{ErrorMessage, TencentParams};
 use serde_json::{Value, json};
 
@@ -126,6 +128,24 @@ pub fn describe(
     Ok((response.request_id, lookup))
 }
 
+/// The optional non-negative integer field `name`: a JSON number or a decimal string; absent,
+/// `null` and `""` are `None`.
+pub fn optional_uint(input: &Input, name: &str) -> Result<Option<u64>, ErrorMessage> {
+    let bad = |v: &Value| {
+        ErrorMessage::new(format!(
+            "field \"{name}\" must be a non-negative integer, got {} {v}",
+            type_name(v)
+        ))
+    };
+    match input.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(v @ Value::String(s)) => s.trim().parse().map(Some).map_err(|_| bad(v)),
+        Some(v @ Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| bad(v)),
+        Some(v) => Err(bad(v)),
+    }
+}
+
 /// `{request_id, guid}`, the output of every route.
 pub fn output(request_id: &str, guid: &str) -> Output {
     let mut out = Output::new();
@@ -202,6 +222,60 @@ pub fn terminate(
     }
 }
 
+/// The `State` field of a described item (`""` when it has none).
+pub fn state_of(item: &Value) -> &str {
+    item.get("State")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// Polls `<describe>` for `id` (a `noun`, e.g. `NAT gateway`, in messages) until its `State` is
+/// one of `ready` (`"gone"` there means absent) and returns the item (`None` when gone). A state
+/// in `failed` ends the wait with an error; so does `wait.timeout_ms` of clock time.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each argument says what to wait for; a struct would only rename them"
+)]
+pub fn wait_for_state(
+    api: &impl TencentApi,
+    clock: &impl Clock,
+    wait: Wait,
+    resource: &Resource,
+    noun: &str,
+    id: &str,
+    ready: &[&str],
+    failed: &[&str],
+) -> Result<Option<Value>, ErrorMessage> {
+    let result = poll_until(clock, wait.timeout_ms, wait.interval_ms, || {
+        let item = match describe(api, resource, id)?.1 {
+            Lookup::One(_, item) => Some(item),
+            Lookup::Absent => None,
+            Lookup::Many(n) => {
+                return Err(ErrorMessage::new(format!(
+                    "{} found {n} {} for id {id}, expected at most 1",
+                    resource.describe, resource.plural
+                )));
+            }
+        };
+        let state = item.as_ref().map_or("gone", state_of);
+        if ready.contains(&state) {
+            Ok(Poll::Ready(item))
+        } else if failed.contains(&state) {
+            Err(ErrorMessage::new(format!("{noun} {id} is {state}")))
+        } else {
+            Ok(Poll::Pending(state.to_owned()))
+        }
+    });
+    result.map_err(|error| match error {
+        PollError::Failed(error) => error,
+        PollError::TimedOut(state) => ErrorMessage::new(format!(
+            "timed out after {} s waiting for {noun} {id} to be {} (last state {state})",
+            wait.timeout_ms / 1000,
+            ready.join(" or ")
+        )),
+    })
+}
+
 /// Log the outcome of one input: route, guid, and either the resource id or the error.
 fn log_outcome(route: &str, guid: &str, result: &Result<Output, ErrorMessage>) {
     match result {
@@ -247,11 +321,12 @@ pub fn with_service_client(
 /// A scripted [`TencentApi`] and helpers for the route modules' unit tests.
 #[cfg(test)]
 pub(crate) mod testing {
+    use broker_sdk::clock::Clock;
     use broker_sdk::tencent::TencentApi;
     use broker_sdk::wecube::Input;
     use broker_sdk::{TencentError, TencentResponse};
     use serde_json::Value;
-    use std::cell::RefCell;
+    use std::cell::{Cell, RefCell};
     use std::collections::VecDeque;
 
     /// `provider_params` with region, zone and keys.
@@ -306,5 +381,30 @@ pub(crate) mod testing {
 
     pub(crate) fn input(value: Value) -> Input {
         Input::new(0, value.as_object().unwrap().clone())
+    }
+
+    /// A clock that moves only when slept on, counting sleeps.
+    pub(crate) struct FakeClock {
+        pub(crate) now: Cell<u64>,
+        pub(crate) sleeps: Cell<u32>,
+    }
+
+    impl FakeClock {
+        pub(crate) fn new() -> Self {
+            Self {
+                now: Cell::new(1_000),
+                sleeps: Cell::new(0),
+            }
+        }
+    }
+
+    impl Clock for FakeClock {
+        fn now_ms(&self) -> u64 {
+            self.now.get()
+        }
+        fn sleep_ms(&self, ms: u64) {
+            self.now.set(self.now.get() + ms);
+            self.sleeps.set(self.sleeps.get() + 1);
+        }
     }
 }

@@ -6,6 +6,8 @@ use broker_sdk::wecube::{self, Input, Output};
 use broker_sdk::{ErrorMessage, Manifest, Method, Operation, Plugin, Request, Response};
 
 pub mod common;
+pub mod nat_gateway;
+pub mod peering_connection;
 pub mod route_policy;
 pub mod route_table;
 pub mod security_group;
@@ -119,6 +121,30 @@ const ROUTES: &[Route] = &[
         summary: "Stop a CVM instance and wait until it is stopped.",
         handler: vm::handle_stop,
     },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/nat-gateway/create",
+        summary: "Create a NAT gateway and wait until it is available; returns its EIPs (returns the existing one when `id` is found).",
+        handler: nat_gateway::handle_create,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/nat-gateway/terminate",
+        summary: "Delete a NAT gateway, wait until it is gone and release the EIPs it allocated (success when it is already gone).",
+        handler: nat_gateway::handle_terminate,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/peering-connection/create",
+        summary: "Create a VPC peering connection (cross-region with bandwidth) and wait until it is active (returns the existing one when `id` is found).",
+        handler: peering_connection::handle_create,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/peering-connection/terminate",
+        summary: "Delete a VPC peering connection and wait until it is gone (success when it is already gone).",
+        handler: peering_connection::handle_terminate,
+    },
 ];
 
 /// The plugin type exported to the broker.
@@ -191,7 +217,17 @@ mod tests {
         );
         assert_eq!(m.error_template, broker_sdk::WECUBE_ERROR_TEMPLATE);
         let settings: Vec<_> = m.settings.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(settings, ["vm-timeout-secs", "vm-interval-secs"]);
+        assert_eq!(
+            settings,
+            [
+                "vm-timeout-secs",
+                "vm-interval-secs",
+                "nat-gateway-timeout-secs",
+                "nat-gateway-interval-secs",
+                "peering-connection-timeout-secs",
+                "peering-connection-interval-secs",
+            ]
+        );
         let paths: Vec<_> = m.operations.iter().map(|o| o.path.as_str()).collect();
         assert_eq!(
             paths,
@@ -211,6 +247,10 @@ mod tests {
                 "/v1/qcloud/vm/terminate",
                 "/v1/qcloud/vm/start",
                 "/v1/qcloud/vm/stop",
+                "/v1/qcloud/nat-gateway/create",
+                "/v1/qcloud/nat-gateway/terminate",
+                "/v1/qcloud/peering-connection/create",
+                "/v1/qcloud/peering-connection/terminate",
             ]
         );
         assert!(m.operations.iter().all(|o| o.method == Method::Post));

@@ -353,7 +353,7 @@ fn filter_matches(instance: &Instance, name: &str, values: &[&str]) -> Result<bo
 }
 
 /// The `Filters` parameter: `[{Name, Values: [..]}]`.
-fn filters<'a>(p: &Params<'a>) -> Result<Vec<(&'a str, Vec<&'a str>)>, TcError> {
+pub(super) fn filters<'a>(p: &Params<'a>) -> Result<Vec<(&'a str, Vec<&'a str>)>, TcError> {
     let Some(value) = p.get("Filters") else {
         return Ok(Vec::new());
     };

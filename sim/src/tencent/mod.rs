@@ -17,14 +17,19 @@
 //! 4. the body — `InvalidParameter` unless it is a JSON object;
 //! 5. the product's action ([`vpc`]; its subnets, route tables and security groups live in
 //!    `subnet`, `route_table` and `security_group`; instances of the `cvm` product in `cvm`,
-//!    whose state transitions follow [`TencentSimConfig::clock`]).
+//!    whose state transitions follow [`TencentSimConfig::clock`]);
+//!    NAT gateways, EIPs and peering connections of the `vpc` product live in `nat`, `address`
+//!    and `peering`, with transitions on the same clock.
 //!
 //! Every answer is HTTP 200 with `{"Response": {..., "RequestId": "<uuid>"}}`, errors included.
 //! Only `POST` is simulated (the broker never uses API 3.0's `GET` form).
 
+mod address;
 mod cvm;
 pub mod error;
+mod nat;
 mod params;
+mod peering;
 mod route_table;
 mod security_group;
 mod state;
@@ -235,6 +240,8 @@ impl Shared {
         let mut state = self.state();
         // Transitions due by now happen first, whichever product is called.
         cvm::advance(&mut state, call.now_ms);
+        nat::advance(&mut state, call.now_ms);
+        peering::advance(&mut state, call.now_ms);
         (product.handle)(&mut state, &call)
     }
 }

@@ -10,8 +10,11 @@ use rand::distr::Alphanumeric;
 use time::OffsetDateTime;
 use time::macros::{format_description, offset};
 
+use super::address::Address;
 use super::cvm::Instance;
 use super::error::TcError;
+use super::nat::NatGateway;
+use super::peering::Peering;
 use super::route_table::RouteTable;
 use super::security_group::SecurityGroup;
 use super::subnet::Subnet;
@@ -34,6 +37,13 @@ pub(crate) struct State {
     pub(crate) last_route_id: u64,
     /// CVM instances by region, in creation order.
     pub(crate) instances: BTreeMap<String, Vec<Instance>>,
+    /// NAT gateways by region, in creation order.
+    pub(crate) nat_gateways: BTreeMap<String, Vec<NatGateway>>,
+    /// Elastic IPs by region, in allocation order.
+    pub(crate) addresses: BTreeMap<String, Vec<Address>>,
+    /// VPC peering connections (each shows in its source and destination region), in creation
+    /// order.
+    pub(crate) peerings: Vec<Peering>,
     /// Every id handed out. Tencent never reuses a resource id, and a set keeps id allocation
     /// O(1) however many resources exist (a scan made the simulator slower as state grew).
     pub(crate) issued_ids: HashSet<String>,

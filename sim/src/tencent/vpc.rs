@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use super::error::TcError;
 use super::params::Params;
 use super::state::{self, State};
-use super::{Call, Product, route_table, security_group, subnet};
+use super::{Call, Product, address, nat, peering, route_table, security_group, subnet};
 
 /// The VPC product as the dispatcher sees it.
 pub(super) const PRODUCT: Product = Product {
@@ -43,6 +43,16 @@ pub(super) const PRODUCT: Product = Product {
         "CreateSecurityGroup",
         "DescribeSecurityGroups",
         "DeleteSecurityGroup",
+        "CreateNatGateway",
+        "DescribeNatGateways",
+        "DeleteNatGateway",
+        "AllocateAddresses",
+        "DescribeAddresses",
+        "ReleaseAddresses",
+        "CreateVpcPeeringConnection",
+        "DescribeVpcPeeringConnections",
+        "AcceptVpcPeeringConnection",
+        "DeleteVpcPeeringConnection",
     ],
     regional: true,
     handle,
@@ -109,6 +119,16 @@ fn handle(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
         "CreateSecurityGroup" => security_group::create(state, call),
         "DescribeSecurityGroups" => security_group::describe(state, call),
         "DeleteSecurityGroup" => security_group::delete(state, call),
+        "CreateNatGateway" => nat::create(state, call),
+        "DescribeNatGateways" => nat::describe(state, call),
+        "DeleteNatGateway" => nat::delete(state, call),
+        "AllocateAddresses" => address::allocate_addresses(state, call),
+        "DescribeAddresses" => address::describe(state, call),
+        "ReleaseAddresses" => address::release(state, call),
+        "CreateVpcPeeringConnection" => peering::create(state, call),
+        "DescribeVpcPeeringConnections" => peering::describe(state, call),
+        "AcceptVpcPeeringConnection" => peering::accept(state, call),
+        "DeleteVpcPeeringConnection" => peering::delete(state, call),
         _ => Err(TcError::invalid_action()),
     }
 }
@@ -352,6 +372,8 @@ fn delete(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
     p.only(&["VpcId"])?;
     let id = p.required_str("VpcId")?;
     check_vpc_id("VpcId", id)?;
+    let gateways = nat::in_vpc(state, call.region, id);
+    let peerings = peering::in_vpc(state, call.region, id);
     let vpcs = state
         .vpcs
         .get_mut(call.region)
@@ -368,6 +390,14 @@ fn delete(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
         return Err(TcError::new(
             "ResourceInUse",
             format!("The VPC `{id}` still has {subnets} subnet(s)."),
+        ));
+    }
+    if gateways + peerings > 0 {
+        return Err(TcError::new(
+            "ResourceInUse",
+            format!(
+                "The VPC `{id}` still has {gateways} NAT gateway(s) and {peerings} peering connection(s)."
+            ),
         ));
     }
     vpcs.remove(index);

@@ -3,4 +3,5 @@
 mod tc3_client;
 mod tencent;
 mod tencent_cvm;
+mod tencent_nat_peering;
 mod tencent_network;

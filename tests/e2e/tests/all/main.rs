@@ -7,6 +7,8 @@ mod harness;
 mod metrics;
 mod postgres;
 mod qcloud;
+mod qcloud_nat_gateway;
+mod qcloud_peering_connection;
 mod qcloud_route_policy;
 mod qcloud_route_table;
 mod qcloud_security_group;

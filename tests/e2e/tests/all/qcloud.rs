@@ -1,9 +1,38 @@
 //! The qcloud plugin's vpc routes, through the real host and component to the simulator, and
 //! the helpers the other `qcloud_*` test modules share.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use broker::capabilities::clock::VirtualClock;
+use broker::config::SettingValue;
 use serde_json::{Value, json};
 
-use crate::harness::{DEMO_PARAMS, TestBroker, logs};
+use crate::harness::{DEMO_PARAMS, Setup, TestBroker, logs};
+
+/// A broker whose plugins and simulator share a virtual clock starting now, with the operator's
+/// qcloud `settings` (name, value).
+pub(crate) async fn start_simulated(
+    settings: &[(&str, SettingValue)],
+) -> (TestBroker, Arc<VirtualClock>) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let clock = Arc::new(VirtualClock::starting_at(u64::try_from(now).unwrap()));
+    let qcloud = settings
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.clone()))
+        .collect();
+    let t = TestBroker::with(Setup {
+        clock: Some(clock.clone()),
+        plugin_settings: BTreeMap::from([("qcloud".to_string(), qcloud)]),
+        ..Setup::default()
+    })
+    .await;
+    (t, clock)
+}
 
 /// The field names of one output, sorted: to check an output has exactly the spec's fields.
 pub(crate) fn output_keys(out: &Value) -> Vec<&str> {

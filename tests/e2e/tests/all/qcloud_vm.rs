@@ -3,14 +3,14 @@
 //! boot or a 15 s termination takes no real time.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use broker::capabilities::clock::{HostClock, VirtualClock};
 use broker_sdk::password;
 use serde_json::{Value, json};
 
-use crate::harness::{Setup, TestBroker, logs};
-use crate::qcloud::{create_vpc, output, output_keys, post_err, post_ok};
+use crate::harness::{TestBroker, logs};
+use crate::qcloud::{create_vpc, output, output_keys, post_err, post_ok, start_simulated};
 
 const REGION: &str = "ap-shanghai";
 /// The zone of the spec's examples.
@@ -18,17 +18,7 @@ const PARAMS_3: &str = "Region=ap-shanghai;AvailableZone=ap-shanghai-3;SecretID=
 
 /// A broker whose plugins and simulator share a virtual clock starting now.
 async fn start() -> (TestBroker, Arc<VirtualClock>) {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    let clock = Arc::new(VirtualClock::starting_at(u64::try_from(now).unwrap()));
-    let t = TestBroker::with(Setup {
-        clock: Some(clock.clone()),
-        ..Setup::default()
-    })
-    .await;
-    (t, clock)
+    start_simulated(&[]).await
 }
 
 /// A VPC 10.6.0.0/16 with subnet 10.6.1.0/24 in zone ap-shanghai-3: (vpc, subnet).
