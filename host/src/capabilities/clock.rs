@@ -93,6 +93,13 @@ impl clock::Host for HostState {
         self.charge_host_time(started);
         Ok(())
     }
+
+    async fn remaining_ms(&mut self) -> wasmtime::Result<u64> {
+        Ok(
+            u64::try_from(self.request.remaining(&self.services.limits).as_millis())
+                .unwrap_or(u64::MAX),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -91,6 +91,11 @@ impl RequestState {
         }
     }
 
+    /// Real time left before the wall-clock limit stops the call.
+    pub fn remaining(&self, limits: &Limits) -> Duration {
+        limits.wall().saturating_sub(self.started.elapsed())
+    }
+
     /// Time the guest has spent running (wall time minus time waiting in host calls).
     pub fn guest_time(&self) -> Duration {
         self.started.elapsed().saturating_sub(self.host_time)

@@ -3,7 +3,7 @@
 //! delete pattern of a [`Resource`] (create returns an existing `id`; terminate of an absent
 //! resource succeeds).
 
-use broker_sdk::clock::{Clock, Poll, PollError, poll_until};
+use broker_sdk::clock::{Clock, Poll, poll_until};
 use broker_sdk::log;
 use broker_sdk::settings::Wait;
 use broker_sdk::tencent::{Client, TencentApi};
@@ -266,13 +266,11 @@ pub fn wait_for_state(
             Ok(Poll::Pending(state.to_owned()))
         }
     });
-    result.map_err(|error| match error {
-        PollError::Failed(error) => error,
-        PollError::TimedOut(state) => ErrorMessage::new(format!(
-            "timed out after {} s waiting for {noun} {id} to be {} (last state {state})",
-            wait.timeout_ms / 1000,
-            ready.join(" or ")
-        )),
+    result.map_err(|error| {
+        error.into_message(
+            &format!("{noun} {id} to be {}", ready.join(" or ")),
+            wait.timeout_ms,
+        )
     })
 }
 

@@ -7,7 +7,7 @@
 //! an error of that input. `vm/create` generates the root password, hides it from every log line, and returns it
 //! encrypted with the WeCube cipher (key from `guid` + `seed`).
 
-use broker_sdk::clock::{Clock, HostClock, Poll, PollError, poll_until};
+use broker_sdk::clock::{Clock, HostClock, Poll, poll_until};
 use broker_sdk::settings::Wait;
 use broker_sdk::tencent::TencentApi;
 use broker_sdk::wecube::{Input, Output};
@@ -171,12 +171,8 @@ pub fn wait_for(
             Ok(Poll::Pending(state.to_owned()))
         }
     });
-    result.map_err(|error| match error {
-        PollError::Failed(error) => error,
-        PollError::TimedOut(state) => ErrorMessage::new(format!(
-            "timed out after {} s waiting for instance {id} to be {target} (last state {state})",
-            wait.timeout_ms / 1000
-        )),
+    result.map_err(|error| {
+        error.into_message(&format!("instance {id} to be {target}"), wait.timeout_ms)
     })
 }
 

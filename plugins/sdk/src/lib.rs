@@ -93,12 +93,31 @@ pub mod clock {
         crate::bindings::cloud_broker::plugin::clock::sleep_ms(ms)
     }
 
+    /// Milliseconds of real time left before the broker's wall-clock limit stops this request.
+    pub fn remaining_ms() -> u64 {
+        crate::bindings::cloud_broker::plugin::clock::remaining_ms()
+    }
+
+    /// Request time kept back for answering: a wait stops this long before the broker's limit,
+    /// and a batch starts no new input with less than this left.
+    pub const REQUEST_TIME_RESERVE_MS: u64 = 5_000;
+
+    /// Whether the request is within [`REQUEST_TIME_RESERVE_MS`] of the broker's limit.
+    pub fn request_time_nearly_spent() -> bool {
+        remaining_ms() < REQUEST_TIME_RESERVE_MS
+    }
+
     /// A time source for polling loops: [`HostClock`] in plugins, a fake in unit tests.
     pub trait Clock {
         /// Milliseconds since the Unix epoch.
         fn now_ms(&self) -> u64;
         /// Sleep `ms` milliseconds.
         fn sleep_ms(&self, ms: u64);
+        /// Real time left before the broker stops the request ([`remaining_ms`]); unbounded
+        /// unless a clock says otherwise.
+        fn remaining_ms(&self) -> u64 {
+            u64::MAX
+        }
     }
 
     /// The host's `clock` capability ([`now_ms`], [`sleep_ms`]).
@@ -112,6 +131,10 @@ pub mod clock {
 
         fn sleep_ms(&self, ms: u64) {
             sleep_ms(ms);
+        }
+
+        fn remaining_ms(&self) -> u64 {
+            remaining_ms()
         }
     }
 
@@ -131,10 +154,33 @@ pub mod clock {
         Failed(E),
         /// `timeout_ms` of clock time passed; the last state seen.
         TimedOut(String),
+        /// The request's own time (the broker's wall-clock limit, less
+        /// [`REQUEST_TIME_RESERVE_MS`]) ran out before `timeout_ms`; the last state seen.
+        OutOfRequestTime(String),
+    }
+
+    impl PollError<crate::ErrorMessage> {
+        /// The message for an input: the check's own error, or what was awaited (`waiting_for`,
+        /// e.g. `instance ins-1 to be RUNNING`), how long, and the last state seen.
+        pub fn into_message(self, waiting_for: &str, timeout_ms: u64) -> crate::ErrorMessage {
+            match self {
+                Self::Failed(error) => error,
+                Self::TimedOut(last) => crate::ErrorMessage::new(format!(
+                    "timed out after {} s waiting for {waiting_for} (last state {last})",
+                    timeout_ms / 1000
+                )),
+                Self::OutOfRequestTime(last) => crate::ErrorMessage::new(format!(
+                    "stopped waiting for {waiting_for} (last state {last}): the request's time \
+                     limit is nearly spent; the operation may still complete, send the input \
+                     again to pick it up"
+                )),
+            }
+        }
     }
 
     /// Runs `check` until it is [`Poll::Ready`] or fails, sleeping `interval_ms` between looks
-    /// (never spinning), for at most `timeout_ms` of `clock` time. The first look is immediate.
+    /// (never spinning), for at most `timeout_ms` of `clock` time — less when the request's own
+    /// time runs out first ([`PollError::OutOfRequestTime`]). The first look is immediate.
     pub fn poll_until<T, E>(
         clock: &impl Clock,
         timeout_ms: u64,
@@ -151,7 +197,13 @@ pub mod clock {
             if now >= deadline {
                 return Err(PollError::TimedOut(last));
             }
-            clock.sleep_ms(interval_ms.clamp(1, deadline - now));
+            // The request's own time is real time, which the clock may not be (virtual in
+            // tests), so it is checked on its own rather than folded into `deadline`.
+            let spare = clock.remaining_ms().saturating_sub(REQUEST_TIME_RESERVE_MS);
+            if spare == 0 {
+                return Err(PollError::OutOfRequestTime(last));
+            }
+            clock.sleep_ms(interval_ms.min(deadline - now).min(spare).max(1));
         }
     }
 
@@ -192,6 +244,49 @@ pub mod clock {
             assert_eq!(clock.now_ms(), 160, "the last sleep stops at the deadline");
             let failed = poll_until(&clock, 100, 30, || Err::<Poll<()>, _>("boom"));
             assert_eq!(failed, Err(PollError::Failed("boom")));
+        }
+
+        /// A clock whose request must end at `.1` (in its own time).
+        struct Limited(Fake, u64);
+
+        impl Clock for Limited {
+            fn now_ms(&self) -> u64 {
+                self.0.now_ms()
+            }
+            fn sleep_ms(&self, ms: u64) {
+                self.0.sleep_ms(ms);
+            }
+            fn remaining_ms(&self) -> u64 {
+                self.1.saturating_sub(self.now_ms())
+            }
+        }
+
+        #[test]
+        fn a_wait_stops_early_when_the_request_time_runs_out() {
+            let clock = Limited(Fake(Cell::new(0)), REQUEST_TIME_RESERVE_MS + 50);
+            let result = poll_until(&clock, 1_000, 20, || -> Result<Poll<()>, ()> {
+                Ok(Poll::Pending("PENDING".into()))
+            });
+            assert_eq!(result, Err(PollError::OutOfRequestTime("PENDING".into())));
+            assert_eq!(
+                clock.now_ms(),
+                50,
+                "stopped at the request budget, not the timeout"
+            );
+            let message = PollError::<crate::ErrorMessage>::OutOfRequestTime("PENDING".into())
+                .into_message("instance ins-1 to be RUNNING", 600_000);
+            assert!(
+                message.as_str().starts_with(
+                    "stopped waiting for instance ins-1 to be RUNNING (last state PENDING)"
+                ),
+                "{message:?}"
+            );
+            let message = PollError::<crate::ErrorMessage>::TimedOut("PENDING".into())
+                .into_message("instance ins-1 to be RUNNING", 600_000);
+            assert_eq!(
+                message.as_str(),
+                "timed out after 600 s waiting for instance ins-1 to be RUNNING (last state PENDING)"
+            );
         }
     }
 }

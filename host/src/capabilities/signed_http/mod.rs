@@ -24,6 +24,10 @@ use super::credentials::CredentialEntry;
 use crate::bindings::signed_http::{self, HttpError, IncomingResponse, OutgoingRequest, Signing};
 use crate::metrics::Limit;
 
+/// Real time kept back from an upstream call's timeout when the call's wall-clock limit is
+/// near, so the plugin can still answer.
+const UPSTREAM_RESERVE: Duration = Duration::from_millis(500);
+
 impl signed_http::Host for HostState {
     async fn send(
         &mut self,
@@ -70,7 +74,15 @@ impl signed_http::Host for HostState {
             .timeout_ms
             .map(|ms| Duration::from_millis(u64::from(ms)))
             .unwrap_or(limits.upstream_timeout())
-            .min(limits.upstream_timeout());
+            .min(limits.upstream_timeout())
+            // Never past the call's own wall-clock limit: the plugin gets a `timeout` it can
+            // report for this input instead of the whole call being cut off.
+            .min(
+                self.request
+                    .remaining(limits)
+                    .saturating_sub(UPSTREAM_RESERVE),
+            )
+            .max(Duration::from_millis(1));
         let started = Instant::now();
         let result = services
             .http

@@ -150,6 +150,10 @@ pub fn parse_inputs(body: &[u8]) -> Result<Vec<Input>, String> {
         .collect()
 }
 
+/// The error of an input a batch did not start because the request's time was nearly spent.
+pub const NOT_ATTEMPTED: &str = "not attempted: the request's time limit was nearly spent by the \
+    inputs before it; send this input again";
+
 /// Run `handler` over `inputs` in order and build the envelope (the HTTP 200 body).
 pub fn run_batch<F>(inputs: &[Input], handler: F) -> Value
 where
@@ -225,7 +229,14 @@ pub fn handle_batch<F>(body: &[u8], handler: F) -> Response
 where
     F: Fn(&Input) -> Result<Output, ErrorMessage>,
 {
-    let (status, body) = process(body, handler);
+    // An input started with the request's time nearly spent could be cut off with every output
+    // lost; it is answered as not attempted instead, and the outputs so far are returned.
+    let (status, body) = process(body, |input| {
+        if crate::clock::request_time_nearly_spent() {
+            return Err(ErrorMessage::new(NOT_ATTEMPTED));
+        }
+        handler(input)
+    });
     json_response(status, &body)
 }
 

@@ -277,3 +277,50 @@ async fn vm_errors_are_clear_per_output_messages() {
     assert_eq!(output(&answer, 1)["instance_state"], "RUNNING");
     assert_eq!(t.tencent().instance_ids(REGION).len(), 1);
 }
+
+/// Real time here: the broker's wall-clock limit is 7 s and a simulated instance boots in 20 s.
+/// The first create stops waiting before the limit (keeping 5 s to answer) and says so; the
+/// second is not attempted; both outputs come back instead of the call being cut off.
+#[tokio::test]
+async fn a_batch_answers_every_input_before_the_wall_clock_limit() {
+    let t = crate::harness::TestBroker::with(crate::harness::Setup {
+        limits: broker::config::Limits {
+            wall_secs: 7,
+            ..broker::config::Limits::default()
+        },
+        ..crate::harness::Setup::default()
+    })
+    .await;
+    let (vpc, subnet) = network(&t).await;
+    let mut second = spec_create_input(&vpc, &subnet);
+    second["guid"] = json!("second");
+    let body = json!({ "inputs": [spec_create_input(&vpc, &subnet), second] });
+    let started = Instant::now();
+    let (status, answer) = t.post("/v1/qcloud/vm/create", &body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(7),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(answer["result_code"], "1", "{answer}");
+    let first = output(&answer, 0)["error_message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        first.contains("was created, but: stopped waiting for instance")
+            && first.contains("time limit is nearly spent"),
+        "{first}"
+    );
+    assert_eq!(
+        output(&answer, 1)["error_message"],
+        broker_sdk::wecube::NOT_ATTEMPTED,
+        "{answer}"
+    );
+    assert_eq!(
+        t.tencent().instance_ids(REGION).len(),
+        1,
+        "the second was not created"
+    );
+}
