@@ -3,9 +3,11 @@
 //! delete pattern of a [`Resource`] (create returns an existing `id`; terminate of an absent
 //! resource succeeds).
 
+use broker_sdk::clock::{Clock, Poll, PollError, poll_until};
 use broker_sdk::log;
+use broker_sdk::settings::Wait;
 use broker_sdk::tencent::{Client, TencentApi};
-use broker_sdk::wecube::{Input, Output};
+use broker_sdk::wecube::{Input, Output, type_name};
 use broker_sdk::{ErrorMessage, TencentParams};
 use serde_json::{Value, json};
 
@@ -202,6 +204,48 @@ pub fn terminate(
     }
 }
 
+/// Polls `look` with `clock` as `wait` says until it is ready (sleeping between looks, never
+/// spinning). Running out of time is the error `timed out after N s waiting for <what> (last
+/// state S)`.
+pub fn wait_until<T>(
+    clock: &impl Clock,
+    wait: Wait,
+    what: &str,
+    look: impl FnMut() -> Result<Poll<T>, ErrorMessage>,
+) -> Result<T, ErrorMessage> {
+    poll_until(clock, wait.timeout_ms, wait.interval_ms, look).map_err(|error| match error {
+        PollError::Failed(error) => error,
+        PollError::TimedOut(state) => ErrorMessage::new(format!(
+            "timed out after {} s waiting for {what} (last state {state})",
+            wait.timeout_ms / 1000
+        )),
+    })
+}
+
+/// The optional non-negative integer field `name`: a JSON number or a decimal string; absent,
+/// `null` and `""` are `None`.
+pub fn optional_uint(input: &Input, name: &str) -> Result<Option<u64>, ErrorMessage> {
+    let bad = |v: &Value| {
+        ErrorMessage::new(format!(
+            "field \"{name}\" must be a non-negative integer, got {} {v}",
+            type_name(v)
+        ))
+    };
+    match input.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(v @ Value::String(s)) => s.trim().parse().map(Some).map_err(|_| bad(v)),
+        Some(v @ Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| bad(v)),
+        Some(v) => Err(bad(v)),
+    }
+}
+
+/// The required non-negative integer field `name` (see [`optional_uint`]).
+pub fn required_uint(input: &Input, name: &str) -> Result<u64, ErrorMessage> {
+    optional_uint(input, name)?
+        .ok_or_else(|| ErrorMessage::new(format!("missing required field \"{name}\"")))
+}
+
 /// Log the outcome of one input: route, guid, and either the resource id or the error.
 fn log_outcome(route: &str, guid: &str, result: &Result<Output, ErrorMessage>) {
     match result {
@@ -307,4 +351,35 @@ pub(crate) mod testing {
     pub(crate) fn input(value: Value) -> Input {
         Input::new(0, value.as_object().unwrap().clone())
     }
+
+    /// A clock that moves only when slept on, counting sleeps.
+    pub(crate) struct FakeClock {
+        pub(crate) now: std::cell::Cell<u64>,
+        pub(crate) sleeps: std::cell::Cell<u32>,
+    }
+
+    impl FakeClock {
+        pub(crate) fn new() -> Self {
+            Self {
+                now: std::cell::Cell::new(1_000),
+                sleeps: std::cell::Cell::new(0),
+            }
+        }
+    }
+
+    impl broker_sdk::clock::Clock for FakeClock {
+        fn now_ms(&self) -> u64 {
+            self.now.get()
+        }
+        fn sleep_ms(&self, ms: u64) {
+            self.now.set(self.now.get() + ms);
+            self.sleeps.set(self.sleeps.get() + 1);
+        }
+    }
+
+    /// A short wait for unit tests: 60 s, every 10 s.
+    pub(crate) const WAIT: broker_sdk::settings::Wait = broker_sdk::settings::Wait {
+        timeout_ms: 60_000,
+        interval_ms: 10_000,
+    };
 }

@@ -9,6 +9,7 @@ pub mod common;
 pub mod route_policy;
 pub mod route_table;
 pub mod security_group;
+pub mod storage;
 pub mod subnet;
 pub mod vm;
 pub mod vpc;
@@ -119,6 +120,18 @@ const ROUTES: &[Route] = &[
         summary: "Stop a CVM instance and wait until it is stopped.",
         handler: vm::handle_stop,
     },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/storage/create",
+        summary: "Create a CBS disk and attach it to `instance_id`, waiting for both (returns the existing one when `id` is found).",
+        handler: storage::handle_create,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/storage/terminate",
+        summary: "Detach and terminate a CBS disk (success when it is already gone).",
+        handler: storage::handle_terminate,
+    },
 ];
 
 /// The plugin type exported to the broker.
@@ -141,6 +154,7 @@ impl Plugin for Qcloud {
             upstream_hosts: vec![
                 common::UPSTREAM_HOST.to_owned(),
                 vm::UPSTREAM_HOST.to_owned(),
+                storage::UPSTREAM_HOST.to_owned(),
             ],
             error_template: broker_sdk::WECUBE_ERROR_TEMPLATE.to_owned(),
             settings: waits::ALL.iter().flat_map(|w| w.declare()).collect(),
@@ -187,11 +201,31 @@ mod tests {
         assert_eq!(m.route_prefixes, ["/v1/qcloud/"]);
         assert_eq!(
             m.upstream_hosts,
-            ["vpc.tencentcloudapi.com", "cvm.tencentcloudapi.com"]
+            [
+                "vpc.tencentcloudapi.com",
+                "cvm.tencentcloudapi.com",
+                "cbs.tencentcloudapi.com",
+            ]
         );
         assert_eq!(m.error_template, broker_sdk::WECUBE_ERROR_TEMPLATE);
         let settings: Vec<_> = m.settings.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(settings, ["vm-timeout-secs", "vm-interval-secs"]);
+        assert_eq!(
+            settings,
+            [
+                "vm-timeout-secs",
+                "vm-interval-secs",
+                "storage-timeout-secs",
+                "storage-interval-secs",
+                "mysql-timeout-secs",
+                "mysql-interval-secs",
+                "mysql-restart-timeout-secs",
+                "mysql-restart-interval-secs",
+                "mariadb-timeout-secs",
+                "mariadb-interval-secs",
+                "redis-timeout-secs",
+                "redis-interval-secs",
+            ]
+        );
         let paths: Vec<_> = m.operations.iter().map(|o| o.path.as_str()).collect();
         assert_eq!(
             paths,
@@ -211,6 +245,8 @@ mod tests {
                 "/v1/qcloud/vm/terminate",
                 "/v1/qcloud/vm/start",
                 "/v1/qcloud/vm/stop",
+                "/v1/qcloud/storage/create",
+                "/v1/qcloud/storage/terminate",
             ]
         );
         assert!(m.operations.iter().all(|o| o.method == Method::Post));

@@ -10,11 +10,11 @@
 use broker_sdk::clock::{Clock, HostClock, Poll, PollError, poll_until};
 use broker_sdk::settings::Wait;
 use broker_sdk::tencent::TencentApi;
-use broker_sdk::wecube::{Input, Output, type_name};
+use broker_sdk::wecube::{Input, Output};
 use broker_sdk::{ErrorMessage, log, password};
 use serde_json::{Value, json};
 
-use crate::common::{self, Common, TerminateArgs};
+use crate::common::{self, Common, TerminateArgs, optional_uint};
 use crate::waits;
 
 /// The Tencent API host of the CVM service (declared in the manifest).
@@ -25,24 +25,6 @@ pub const SERVICE: &str = "cvm";
 pub const API_VERSION: &str = "2017-03-12";
 /// The charge type when the input gives none.
 pub const DEFAULT_CHARGE_TYPE: &str = "POSTPAID_BY_HOUR";
-
-/// The optional non-negative integer field `name`: a JSON number or a decimal string; absent,
-/// `null` and `""` are `None`.
-fn optional_uint(input: &Input, name: &str) -> Result<Option<u64>, ErrorMessage> {
-    let bad = |v: &Value| {
-        ErrorMessage::new(format!(
-            "field \"{name}\" must be a non-negative integer, got {} {v}",
-            type_name(v)
-        ))
-    };
-    match input.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(v @ Value::String(s)) => s.trim().parse().map(Some).map_err(|_| bad(v)),
-        Some(v @ Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| bad(v)),
-        Some(v) => Err(bad(v)),
-    }
-}
 
 /// Validated `vm/create` input.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,5 +7,45 @@ use broker_sdk::settings::WaitSettings;
 pub const VM: WaitSettings =
     WaitSettings::new("vm", "a vm route waits for the instance to settle", 600, 5);
 
+/// `storage/create` and `storage/terminate` wait for the disk to be created, attached, detached.
+pub const STORAGE: WaitSettings = WaitSettings::new(
+    "storage",
+    "a storage route waits for the disk to settle",
+    300,
+    5,
+);
+
+/// `mysql-vm/create` and `mysql-vm/terminate` wait for the instance to run or be isolated.
+pub const MYSQL: WaitSettings = WaitSettings::new(
+    "mysql",
+    "a mysql-vm route waits for the instance to run or be isolated",
+    900,
+    10,
+);
+
+/// `mysql-vm/restart` waits for the restart's asynchronous request to finish.
+pub const MYSQL_RESTART: WaitSettings = WaitSettings::new(
+    "mysql-restart",
+    "a mysql-vm restart waits for its asynchronous request",
+    600,
+    10,
+);
+
+/// `mariadb/create` waits for the instance to be created, then initialised.
+pub const MARIADB: WaitSettings = WaitSettings::new(
+    "mariadb",
+    "a mariadb create waits for the instance to be created and initialised",
+    1800,
+    10,
+);
+
+/// `redis/create` waits for the instances to run.
+pub const REDIS: WaitSettings = WaitSettings::new(
+    "redis",
+    "a redis create waits for the instances to run",
+    900,
+    10,
+);
+
 /// Every wait, in the order the manifest declares them.
-pub const ALL: &[WaitSettings] = &[VM];
+pub const ALL: &[WaitSettings] = &[VM, STORAGE, MYSQL, MYSQL_RESTART, MARIADB, REDIS];

@@ -123,6 +123,11 @@ impl Instance {
     pub(crate) fn subnet_id(&self) -> &str {
         &self.virtual_private_cloud.subnet_id
     }
+
+    /// The zone the instance is in.
+    pub(crate) fn zone(&self) -> &str {
+        &self.placement.zone
+    }
 }
 
 fn handle(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
@@ -155,14 +160,17 @@ pub(crate) fn advance(state: &mut State, now_ms: u64) {
 }
 
 /// An optional JSON object parameter.
-fn object<'a>(p: &Params<'a>, name: &str) -> Result<Option<&'a Map<String, Value>>, TcError> {
+pub(crate) fn object<'a>(
+    p: &Params<'a>,
+    name: &str,
+) -> Result<Option<&'a Map<String, Value>>, TcError> {
     p.get(name)
         .map(|v| v.as_object().ok_or_else(|| TcError::parameter_type(name)))
         .transpose()
 }
 
 /// An optional string member `field` of object parameter `parent`.
-fn member_str<'a>(
+pub(crate) fn member_str<'a>(
     parent: Option<&'a Map<String, Value>>,
     name: &str,
     field: &str,
@@ -177,7 +185,7 @@ fn member_str<'a>(
 }
 
 /// A required string member `field` of object parameter `parent`.
-fn required_member<'a>(
+pub(crate) fn required_member<'a>(
     parent: Option<&'a Map<String, Value>>,
     name: &str,
     field: &str,

@@ -22,9 +22,14 @@
 //! Every answer is HTTP 200 with `{"Response": {..., "RequestId": "<uuid>"}}`, errors included.
 //! Only `POST` is simulated (the broker never uses API 3.0's `GET` form).
 
+mod cbs;
+mod cdb;
 mod cvm;
+mod database;
 pub mod error;
+mod mariadb;
 mod params;
+mod redis;
 mod route_table;
 mod security_group;
 mod state;
@@ -152,7 +157,14 @@ pub(crate) struct Product {
 }
 
 /// Every product the simulator serves.
-const PRODUCTS: &[Product] = &[vpc::PRODUCT, cvm::PRODUCT];
+const PRODUCTS: &[Product] = &[
+    vpc::PRODUCT,
+    cvm::PRODUCT,
+    cbs::PRODUCT,
+    cdb::PRODUCT,
+    mariadb::PRODUCT,
+    redis::PRODUCT,
+];
 
 /// One routed, verified call.
 pub(crate) struct Call<'a> {
@@ -178,6 +190,14 @@ impl Shared {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The state with every transition due by the simulated now applied (for inspection).
+    fn state_now(&self) -> MutexGuard<'_, State> {
+        let now = self.config.clock.now_ms();
+        let mut state = self.state();
+        advance_all(&mut state, now);
+        state
     }
 
     /// Verify, route and run one API request.
@@ -230,9 +250,18 @@ impl Shared {
         };
         let mut state = self.state();
         // Transitions due by now happen first, whichever product is called.
-        cvm::advance(&mut state, call.now_ms);
+        advance_all(&mut state, call.now_ms);
         (product.handle)(&mut state, &call)
     }
+}
+
+/// Apply every product's transitions due at `now_ms`.
+fn advance_all(state: &mut State, now_ms: u64) {
+    cvm::advance(state, now_ms);
+    cbs::advance(state, now_ms);
+    cdb::advance(state, now_ms);
+    mariadb::advance(state, now_ms);
+    redis::advance(state, now_ms);
 }
 
 /// The API handler: counts, injects faults, answers in Tencent's envelope.

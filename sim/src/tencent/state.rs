@@ -10,8 +10,12 @@ use rand::distr::Alphanumeric;
 use time::OffsetDateTime;
 use time::macros::{format_description, offset};
 
+use super::cbs::Disk;
+use super::cdb::{AsyncRequest, DbInstance};
 use super::cvm::Instance;
 use super::error::TcError;
+use super::mariadb::MariadbInstance;
+use super::redis::RedisInstance;
 use super::route_table::RouteTable;
 use super::security_group::SecurityGroup;
 use super::subnet::Subnet;
@@ -34,6 +38,18 @@ pub(crate) struct State {
     pub(crate) last_route_id: u64,
     /// CVM instances by region, in creation order.
     pub(crate) instances: BTreeMap<String, Vec<Instance>>,
+    /// CBS disks by region, in creation order.
+    pub(crate) disks: BTreeMap<String, Vec<Disk>>,
+    /// CDB (MySQL) instances by region, in creation order.
+    pub(crate) db_instances: BTreeMap<String, Vec<DbInstance>>,
+    /// CDB asynchronous requests (restarts) by id.
+    pub(crate) async_requests: BTreeMap<String, AsyncRequest>,
+    /// MariaDB instances by region, in creation order.
+    pub(crate) mariadb_instances: BTreeMap<String, Vec<MariadbInstance>>,
+    /// Redis instances by region, in creation order.
+    pub(crate) redis_instances: BTreeMap<String, Vec<RedisInstance>>,
+    /// The last deal id handed out (Redis `DealId`s are numbers).
+    pub(crate) last_deal_id: u64,
     /// Every id handed out. Tencent never reuses a resource id, and a set keeps id allocation
     /// O(1) however many resources exist (a scan made the simulator slower as state grew).
     pub(crate) issued_ids: HashSet<String>,
@@ -64,6 +80,25 @@ impl State {
                 return id;
             }
         }
+    }
+}
+
+/// Whether `zone` is a zone of `region` (`<region>-<n>`, as `ap-shanghai-3`).
+pub(crate) fn zone_in_region(zone: &str, region: &str) -> bool {
+    zone.strip_prefix(region)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `InvalidZone.MismatchRegion` unless [`zone_in_region`].
+pub(crate) fn check_zone(zone: &str, region: &str) -> Result<(), TcError> {
+    if zone_in_region(zone, region) {
+        Ok(())
+    } else {
+        Err(TcError::new(
+            "InvalidZone.MismatchRegion",
+            format!("The zone `{zone}` is not a zone of region `{region}`."),
+        ))
     }
 }
 

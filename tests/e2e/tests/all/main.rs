@@ -8,6 +8,7 @@ mod qcloud;
 mod qcloud_route_policy;
 mod qcloud_route_table;
 mod qcloud_security_group;
+mod qcloud_storage;
 mod qcloud_subnet;
 mod qcloud_vm;
 mod sandbox;
