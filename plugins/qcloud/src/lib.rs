@@ -6,6 +6,7 @@ use broker_sdk::wecube::{self, Input, Output};
 use broker_sdk::{ErrorMessage, Manifest, Method, Operation, Plugin, Request, Response};
 
 pub mod common;
+pub mod mysql;
 pub mod route_policy;
 pub mod route_table;
 pub mod security_group;
@@ -132,6 +133,24 @@ const ROUTES: &[Route] = &[
         summary: "Detach and terminate a CBS disk (success when it is already gone).",
         handler: storage::handle_terminate,
     },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/mysql-vm/create",
+        summary: "Create CDB MySQL instances and wait until they run (returns the existing ones when `id` is found).",
+        handler: mysql::handle_create,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/mysql-vm/terminate",
+        summary: "Isolate a CDB MySQL instance, wait, and take it offline (success when it is already gone).",
+        handler: mysql::handle_terminate,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/mysql-vm/restart",
+        summary: "Restart a CDB MySQL instance and wait until the restart succeeds.",
+        handler: mysql::handle_restart,
+    },
 ];
 
 /// The plugin type exported to the broker.
@@ -155,6 +174,7 @@ impl Plugin for Qcloud {
                 common::UPSTREAM_HOST.to_owned(),
                 vm::UPSTREAM_HOST.to_owned(),
                 storage::UPSTREAM_HOST.to_owned(),
+                mysql::UPSTREAM_HOST.to_owned(),
             ],
             error_template: broker_sdk::WECUBE_ERROR_TEMPLATE.to_owned(),
             settings: waits::ALL.iter().flat_map(|w| w.declare()).collect(),
@@ -205,6 +225,7 @@ mod tests {
                 "vpc.tencentcloudapi.com",
                 "cvm.tencentcloudapi.com",
                 "cbs.tencentcloudapi.com",
+                "cdb.tencentcloudapi.com",
             ]
         );
         assert_eq!(m.error_template, broker_sdk::WECUBE_ERROR_TEMPLATE);
@@ -247,6 +268,9 @@ mod tests {
                 "/v1/qcloud/vm/stop",
                 "/v1/qcloud/storage/create",
                 "/v1/qcloud/storage/terminate",
+                "/v1/qcloud/mysql-vm/create",
+                "/v1/qcloud/mysql-vm/terminate",
+                "/v1/qcloud/mysql-vm/restart",
             ]
         );
         assert!(m.operations.iter().all(|o| o.method == Method::Post));

@@ -64,12 +64,17 @@ use crate::{SimClock, SimCredential, SystemSimClock};
 /// The first pair is literally the placeholder text in the API spec's example requests
 /// (`provider_params: "...;SecretID={$your_SecretID};SecretKey={$your_SecretKey}"` in
 /// `shared/spec/qcloud-api.md`), so the spec examples work verbatim against the simulator. The
-/// second is a realistic-looking `AKID…` pair for hand-written tests.
+/// second is a realistic-looking `AKID…` pair for hand-written tests. The third is the sample
+/// pair the spec's MySQL, MariaDB and Redis examples carry, so those work verbatim too.
 pub const DEMO_CREDENTIALS: &[(&str, &str)] = &[
     ("{$your_SecretID}", "{$your_SecretKey}"),
     (
         "AKIDsimulatorDEMO0000000000000000000",
         "simulatorDEMOsecretKey0000000000",
+    ),
+    (
+        "AKID0ZxA9ZGkhPq8E0oKk9MQVZNvEqGzZy3t",
+        "kE3g7PWP2i9X1HGn0znOo8RfR4ScWBby",
     ),
 ];
 

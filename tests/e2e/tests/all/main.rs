@@ -5,6 +5,7 @@ mod broker_api;
 mod harness;
 mod postgres;
 mod qcloud;
+mod qcloud_mysql;
 mod qcloud_route_policy;
 mod qcloud_route_table;
 mod qcloud_security_group;
