@@ -6,7 +6,9 @@ use broker_sdk::wecube::{self, Input, Output};
 use broker_sdk::{ErrorMessage, Manifest, Method, Operation, Plugin, Request, Response};
 
 pub mod common;
+pub mod mariadb;
 pub mod mysql;
+pub mod redis;
 pub mod route_policy;
 pub mod route_table;
 pub mod security_group;
@@ -151,6 +153,18 @@ const ROUTES: &[Route] = &[
         summary: "Restart a CDB MySQL instance and wait until the restart succeeds.",
         handler: mysql::handle_restart,
     },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/mariadb/create",
+        summary: "Create, initialise and wait for a MariaDB instance with an admin account; returns its encrypted password (returns the existing one when `id` is found).",
+        handler: mariadb::handle_create,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/redis/create",
+        summary: "Create Redis instances and wait until they run (returns the existing ones when `id` is found).",
+        handler: redis::handle_create,
+    },
 ];
 
 /// The plugin type exported to the broker.
@@ -175,6 +189,8 @@ impl Plugin for Qcloud {
                 vm::UPSTREAM_HOST.to_owned(),
                 storage::UPSTREAM_HOST.to_owned(),
                 mysql::UPSTREAM_HOST.to_owned(),
+                mariadb::UPSTREAM_HOST.to_owned(),
+                redis::UPSTREAM_HOST.to_owned(),
             ],
             error_template: broker_sdk::WECUBE_ERROR_TEMPLATE.to_owned(),
             settings: waits::ALL.iter().flat_map(|w| w.declare()).collect(),
@@ -226,6 +242,8 @@ mod tests {
                 "cvm.tencentcloudapi.com",
                 "cbs.tencentcloudapi.com",
                 "cdb.tencentcloudapi.com",
+                "mariadb.tencentcloudapi.com",
+                "redis.tencentcloudapi.com",
             ]
         );
         assert_eq!(m.error_template, broker_sdk::WECUBE_ERROR_TEMPLATE);
@@ -271,6 +289,8 @@ mod tests {
                 "/v1/qcloud/mysql-vm/create",
                 "/v1/qcloud/mysql-vm/terminate",
                 "/v1/qcloud/mysql-vm/restart",
+                "/v1/qcloud/mariadb/create",
+                "/v1/qcloud/redis/create",
             ]
         );
         assert!(m.operations.iter().all(|o| o.method == Method::Post));

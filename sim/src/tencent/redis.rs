@@ -47,7 +47,6 @@ pub(crate) struct RedisInstance {
     port: u64,
     billing_mode: u64,
     no_auth: bool,
-    deal_id: String,
     createtime: String,
     /// When it runs (simulated ms).
     #[serde(skip)]
@@ -197,7 +196,6 @@ fn create(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
             port,
             billing_mode,
             no_auth,
-            deal_id: deal_id.clone(),
             createtime: state::created_time(),
             running_at: call.now_ms.saturating_add(CREATE_MS),
         };
