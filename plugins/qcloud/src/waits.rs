@@ -19,7 +19,7 @@ pub const STORAGE: WaitSettings = WaitSettings::new(
 pub const MYSQL: WaitSettings = WaitSettings::new(
     "mysql",
     "a mysql-vm route waits for the instance to run or be isolated",
-    900,
+    600,
     10,
 );
 
@@ -27,7 +27,7 @@ pub const MYSQL: WaitSettings = WaitSettings::new(
 pub const MYSQL_RESTART: WaitSettings = WaitSettings::new(
     "mysql-restart",
     "a mysql-vm restart waits for its asynchronous request",
-    600,
+    300,
     10,
 );
 
@@ -35,7 +35,7 @@ pub const MYSQL_RESTART: WaitSettings = WaitSettings::new(
 pub const MARIADB: WaitSettings = WaitSettings::new(
     "mariadb",
     "a mariadb create waits for the instance to be created and initialised",
-    1800,
+    600,
     10,
 );
 
@@ -43,9 +43,12 @@ pub const MARIADB: WaitSettings = WaitSettings::new(
 pub const REDIS: WaitSettings = WaitSettings::new(
     "redis",
     "a redis create waits for the instances to run",
-    900,
+    600,
     10,
 );
+
+// Each default stays below the broker's default wall-clock limit of a call (900 s), so a slow
+// cloud ends in this plugin's timeout message rather than the broker's limit.
 
 /// Every wait, in the order the manifest declares them.
 pub const ALL: &[WaitSettings] = &[VM, STORAGE, MYSQL, MYSQL_RESTART, MARIADB, REDIS];

@@ -496,26 +496,40 @@ impl TencentSim {
             .unwrap_or_default()
     }
 
-    /// Of MariaDB instance `id` in `region`: its status, initialisation parameters and
-    /// accounts as `(user@host, privilege count)`.
-    pub fn mariadb_instance(
+    /// MariaDB instance `id` of `region`, as `read` sees it, if it exists.
+    fn with_mariadb<T>(
         &self,
         region: &str,
         id: &str,
-    ) -> Option<(i8, Vec<(String, String)>, Vec<(String, usize)>)> {
+        read: impl FnOnce(&MariadbInstance) -> T,
+    ) -> Option<T> {
         let state = self.shared.state_now();
         state
             .mariadb_instances
             .get(region)?
             .iter()
             .find(|i| i.instance_id == id)
-            .map(|i| {
-                let accounts = i
-                    .accounts
-                    .iter()
-                    .map(|a| (format!("{}@{}", a.user_name, a.host), a.privileges.len()))
-                    .collect();
-                (i.status, i.params.clone(), accounts)
-            })
+            .map(read)
+    }
+
+    /// The `Status` of MariaDB instance `id` in `region`, if it exists.
+    pub fn mariadb_status(&self, region: &str, id: &str) -> Option<i8> {
+        self.with_mariadb(region, id, |i| i.status)
+    }
+
+    /// The initialisation parameters of MariaDB instance `id` in `region`, if it exists.
+    pub fn mariadb_params(&self, region: &str, id: &str) -> Option<Vec<(String, String)>> {
+        self.with_mariadb(region, id, |i| i.params.clone())
+    }
+
+    /// The accounts of MariaDB instance `id` in `region` as `(user@host, privilege count)`, if
+    /// it exists.
+    pub fn mariadb_accounts(&self, region: &str, id: &str) -> Option<Vec<(String, usize)>> {
+        self.with_mariadb(region, id, |i| {
+            i.accounts
+                .iter()
+                .map(|a| (format!("{}@{}", a.user_name, a.host), a.privileges.len()))
+                .collect()
+        })
     }
 }

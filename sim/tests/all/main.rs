@@ -3,4 +3,5 @@
 mod tc3_client;
 mod tencent;
 mod tencent_cvm;
+mod tencent_databases;
 mod tencent_network;

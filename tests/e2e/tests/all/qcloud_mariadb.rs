@@ -72,8 +72,9 @@ async fn spec_mariadb_create_example_initialises_and_returns_an_encrypted_passwo
     assert_eq!(out["private_port"], "3306");
     assert_eq!(out["user_name"], "tdsqladmin");
 
-    let (status, params, accounts) = t.tencent().mariadb_instance(REGION, id).unwrap();
-    assert_eq!(status, 2);
+    let params = t.tencent().mariadb_params(REGION, id).unwrap();
+    let accounts = t.tencent().mariadb_accounts(REGION, id).unwrap();
+    assert_eq!(t.tencent().mariadb_status(REGION, id), Some(2));
     assert_eq!(
         params,
         [
