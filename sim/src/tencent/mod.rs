@@ -17,7 +17,8 @@
 //! 4. the body — `InvalidParameter` unless it is a JSON object;
 //! 5. the product's action ([`vpc`]; its subnets, route tables and security groups live in
 //!    `subnet`, `route_table` and `security_group`; instances of the `cvm` product in `cvm`,
-//!    whose state transitions follow [`TencentSimConfig::clock`]).
+//!    disks of `cbs` in `cbs`, database instances of `cdb`, `mariadb` and `redis` in their
+//!    modules (sharing `database`); their state transitions follow [`TencentSimConfig::clock`]).
 //!
 //! Every answer is HTTP 200 with `{"Response": {..., "RequestId": "<uuid>"}}`, errors included.
 //! Only `POST` is simulated (the broker never uses API 3.0's `GET` form).

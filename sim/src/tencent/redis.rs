@@ -2,7 +2,7 @@
 //!
 //! `CreateInstances` makes `GoodsNum` instances in `Status` 1 (in process); they run (`Status`
 //! 2) [`CREATE_MS`] later in simulated time ([`crate::TencentSimConfig::clock`]). The zone is
-//! given by name (`ZoneName`) or number (`ZoneId`, `<region zone number>` here); the password
+//! given by name (`ZoneName`) or number (`ZoneId`, whose last three digits are the zone number); the password
 //! must follow Tencent's rule unless `NoAuth` asks for a password-free instance.
 //! `DescribeInstances` by `InstanceId` answers an empty set for an unknown id, as Tencent does.
 
@@ -147,7 +147,8 @@ fn create(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
             state::check_zone(name, call.region)?;
             name.to_owned()
         }
-        (None, Some(id)) => format!("{}-{}", call.region, id % 10),
+        // Tencent's numeric zone ids end in the zone number (200003 is ap-shanghai-3).
+        (None, Some(id)) => format!("{}-{}", call.region, id % 1000),
         (None, None) => return Err(TcError::missing_parameter("ZoneId")),
     };
     let no_auth = p.flag("NoAuth")?.unwrap_or(false);
