@@ -2,8 +2,9 @@
 //!
 //! `CreateInstances` makes `GoodsNum` instances in `Status` 1 (in process); they run (`Status`
 //! 2) [`CREATE_MS`] later in simulated time ([`crate::TencentSimConfig::clock`]). The zone is
-//! given by name (`ZoneName`) or number (`ZoneId`, whose last three digits are the zone number); the password
-//! must follow Tencent's rule unless `NoAuth` asks for a password-free instance.
+//! given by name (`ZoneName`) or number (`ZoneId`, whose last three digits are the zone
+//! number); the password must follow Tencent's rule unless `NoAuth` asks for a password-free
+//! instance.
 //! `DescribeInstances` by `InstanceId` answers an empty set for an unknown id, as Tencent does.
 
 use serde::Serialize;
