@@ -246,7 +246,8 @@ pub fn wait_for_state(
     ready: &[&str],
     failed: &[&str],
 ) -> Result<Option<Value>, ErrorMessage> {
-    let result = poll_until(clock, wait.timeout_ms, wait.interval_ms, || {
+    let what = format!("{noun} {id} to be {}", ready.join(" or "));
+    wait_until(clock, wait, &what, || {
         let item = match describe(api, resource, id)?.1 {
             Lookup::One(_, item) => Some(item),
             Lookup::Absent => None,
@@ -265,13 +266,26 @@ pub fn wait_for_state(
         } else {
             Ok(Poll::Pending(state.to_owned()))
         }
-    });
-    result.map_err(|error| {
-        error.into_message(
-            &format!("{noun} {id} to be {}", ready.join(" or ")),
-            wait.timeout_ms,
-        )
     })
+}
+
+/// Polls `look` with `clock` as `wait` says until it is ready (sleeping between looks, never
+/// spinning). Running out of time is the error `timed out after N s waiting for <what> (last
+/// state S)`, or says the request's own time ran out.
+pub fn wait_until<T>(
+    clock: &impl Clock,
+    wait: Wait,
+    what: &str,
+    look: impl FnMut() -> Result<Poll<T>, ErrorMessage>,
+) -> Result<T, ErrorMessage> {
+    poll_until(clock, wait.timeout_ms, wait.interval_ms, look)
+        .map_err(|error| error.into_message(what, wait.timeout_ms))
+}
+
+/// The required non-negative integer field `name` (see [`optional_uint`]).
+pub fn required_uint(input: &Input, name: &str) -> Result<u64, ErrorMessage> {
+    optional_uint(input, name)?
+        .ok_or_else(|| ErrorMessage::new(format!("missing required field \"{name}\"")))
 }
 
 /// Log the outcome of one input: route, guid, and either the resource id or the error.
@@ -405,4 +419,10 @@ pub(crate) mod testing {
             self.sleeps.set(self.sleeps.get() + 1);
         }
     }
+
+    /// A short wait for unit tests: 60 s, every 10 s.
+    pub(crate) const WAIT: broker_sdk::settings::Wait = broker_sdk::settings::Wait {
+        timeout_ms: 60_000,
+        interval_ms: 10_000,
+    };
 }

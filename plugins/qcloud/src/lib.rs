@@ -6,11 +6,15 @@ use broker_sdk::wecube::{self, Input, Output};
 use broker_sdk::{ErrorMessage, Manifest, Method, Operation, Plugin, Request, Response};
 
 pub mod common;
+pub mod mariadb;
+pub mod mysql;
 pub mod nat_gateway;
 pub mod peering_connection;
+pub mod redis;
 pub mod route_policy;
 pub mod route_table;
 pub mod security_group;
+pub mod storage;
 pub mod subnet;
 pub mod vm;
 pub mod vpc;
@@ -145,6 +149,48 @@ const ROUTES: &[Route] = &[
         summary: "Delete a VPC peering connection and wait until it is gone (success when it is already gone).",
         handler: peering_connection::handle_terminate,
     },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/storage/create",
+        summary: "Create a CBS disk and attach it to `instance_id`, waiting for both (returns the existing one when `id` is found).",
+        handler: storage::handle_create,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/storage/terminate",
+        summary: "Detach and terminate a CBS disk (success when it is already gone).",
+        handler: storage::handle_terminate,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/mysql-vm/create",
+        summary: "Create CDB MySQL instances and wait until they run (returns the existing ones when `id` is found).",
+        handler: mysql::handle_create,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/mysql-vm/terminate",
+        summary: "Isolate a CDB MySQL instance, wait, and take it offline (success when it is already gone).",
+        handler: mysql::handle_terminate,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/mysql-vm/restart",
+        summary: "Restart a CDB MySQL instance and wait until the restart succeeds.",
+        handler: mysql::handle_restart,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/mariadb/create",
+        summary: "Create, initialise and wait for a MariaDB instance with an admin account; returns its encrypted password (returns the existing one when `id` is found).",
+        handler: mariadb::handle_create,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/qcloud/redis/create",
+        summary: "Create Redis instances and wait until they run (returns the existing ones when `id` is found).",
+        handler: redis::handle_create,
+    },
 ];
 
 /// The plugin type exported to the broker.
@@ -167,6 +213,10 @@ impl Plugin for Qcloud {
             upstream_hosts: vec![
                 common::UPSTREAM_HOST.to_owned(),
                 vm::UPSTREAM_HOST.to_owned(),
+                storage::UPSTREAM_HOST.to_owned(),
+                mysql::UPSTREAM_HOST.to_owned(),
+                mariadb::UPSTREAM_HOST.to_owned(),
+                redis::UPSTREAM_HOST.to_owned(),
             ],
             error_template: broker_sdk::WECUBE_ERROR_TEMPLATE.to_owned(),
             settings: waits::ALL.iter().flat_map(|w| w.declare()).collect(),
@@ -213,7 +263,14 @@ mod tests {
         assert_eq!(m.route_prefixes, ["/v1/qcloud/"]);
         assert_eq!(
             m.upstream_hosts,
-            ["vpc.tencentcloudapi.com", "cvm.tencentcloudapi.com"]
+            [
+                "vpc.tencentcloudapi.com",
+                "cvm.tencentcloudapi.com",
+                "cbs.tencentcloudapi.com",
+                "cdb.tencentcloudapi.com",
+                "mariadb.tencentcloudapi.com",
+                "redis.tencentcloudapi.com",
+            ]
         );
         assert_eq!(m.error_template, broker_sdk::WECUBE_ERROR_TEMPLATE);
         let settings: Vec<_> = m.settings.iter().map(|s| s.name.as_str()).collect();
@@ -226,6 +283,16 @@ mod tests {
                 "nat-gateway-interval-secs",
                 "peering-connection-timeout-secs",
                 "peering-connection-interval-secs",
+                "storage-timeout-secs",
+                "storage-interval-secs",
+                "mysql-timeout-secs",
+                "mysql-interval-secs",
+                "mysql-restart-timeout-secs",
+                "mysql-restart-interval-secs",
+                "mariadb-timeout-secs",
+                "mariadb-interval-secs",
+                "redis-timeout-secs",
+                "redis-interval-secs",
             ]
         );
         let paths: Vec<_> = m.operations.iter().map(|o| o.path.as_str()).collect();
@@ -251,6 +318,13 @@ mod tests {
                 "/v1/qcloud/nat-gateway/terminate",
                 "/v1/qcloud/peering-connection/create",
                 "/v1/qcloud/peering-connection/terminate",
+                "/v1/qcloud/storage/create",
+                "/v1/qcloud/storage/terminate",
+                "/v1/qcloud/mysql-vm/create",
+                "/v1/qcloud/mysql-vm/terminate",
+                "/v1/qcloud/mysql-vm/restart",
+                "/v1/qcloud/mariadb/create",
+                "/v1/qcloud/redis/create",
             ]
         );
         assert!(m.operations.iter().all(|o| o.method == Method::Post));

@@ -98,13 +98,28 @@ pub mod clock {
         crate::bindings::cloud_broker::plugin::clock::remaining_ms()
     }
 
-    /// Request time kept back for answering: a wait stops this long before the broker's limit,
-    /// and a batch starts no new input with less than this left.
+    /// The most request time kept back for answering: a wait stops this long before the broker's
+    /// limit, and a batch starts no new input with less than this left.
     pub const REQUEST_TIME_RESERVE_MS: u64 = 5_000;
 
-    /// Whether the request is within [`REQUEST_TIME_RESERVE_MS`] of the broker's limit.
+    /// The request's whole time, read when the request starts ([`start_request`]).
+    static REQUEST_TIME_MS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+    /// Notes the request's whole time; [`export_provider!`](crate::export_provider) calls it
+    /// first thing in every request (each request runs in a fresh instance).
+    pub fn start_request() {
+        REQUEST_TIME_MS.get_or_init(remaining_ms);
+    }
+
+    /// The time kept back for a request of `total_ms`: [`REQUEST_TIME_RESERVE_MS`], or a quarter
+    /// of the request when that is less, so a short wall-clock limit still leaves time to work.
+    pub fn reserve_for(total_ms: u64) -> u64 {
+        REQUEST_TIME_RESERVE_MS.min(total_ms / 4)
+    }
+
+    /// Whether the request is within its reserve of the broker's limit.
     pub fn request_time_nearly_spent() -> bool {
-        remaining_ms() < REQUEST_TIME_RESERVE_MS
+        remaining_ms() < HostClock.reserve_ms()
     }
 
     /// A time source for polling loops: [`HostClock`] in plugins, a fake in unit tests.
@@ -117,6 +132,10 @@ pub mod clock {
         /// unless a clock says otherwise.
         fn remaining_ms(&self) -> u64 {
             u64::MAX
+        }
+        /// Request time to keep back for answering ([`reserve_for`] the request's whole time).
+        fn reserve_ms(&self) -> u64 {
+            REQUEST_TIME_RESERVE_MS
         }
     }
 
@@ -136,6 +155,10 @@ pub mod clock {
         fn remaining_ms(&self) -> u64 {
             remaining_ms()
         }
+
+        fn reserve_ms(&self) -> u64 {
+            reserve_for(*REQUEST_TIME_MS.get_or_init(remaining_ms))
+        }
     }
 
     /// What one look at a polled resource found.
@@ -154,8 +177,8 @@ pub mod clock {
         Failed(E),
         /// `timeout_ms` of clock time passed; the last state seen.
         TimedOut(String),
-        /// The request's own time (the broker's wall-clock limit, less
-        /// [`REQUEST_TIME_RESERVE_MS`]) ran out before `timeout_ms`; the last state seen.
+        /// The request's own time (the broker's wall-clock limit, less the reserve for
+        /// answering) ran out before `timeout_ms`; the last state seen.
         OutOfRequestTime(String),
     }
 
@@ -199,7 +222,7 @@ pub mod clock {
             }
             // The request's own time is real time, which the clock may not be (virtual in
             // tests), so it is checked on its own rather than folded into `deadline`.
-            let spare = clock.remaining_ms().saturating_sub(REQUEST_TIME_RESERVE_MS);
+            let spare = clock.remaining_ms().saturating_sub(clock.reserve_ms());
             if spare == 0 {
                 return Err(PollError::OutOfRequestTime(last));
             }
@@ -259,6 +282,13 @@ pub mod clock {
             fn remaining_ms(&self) -> u64 {
                 self.1.saturating_sub(self.now_ms())
             }
+        }
+
+        #[test]
+        fn the_reserve_is_five_seconds_or_a_quarter_of_a_short_request() {
+            assert_eq!(reserve_for(900_000), 5_000);
+            assert_eq!(reserve_for(20_000), 5_000);
+            assert_eq!(reserve_for(2_000), 500);
         }
 
         #[test]
@@ -324,6 +354,7 @@ macro_rules! export_provider {
                 }
 
                 fn handle(request: $crate::Request) -> $crate::Response {
+                    $crate::clock::start_request();
                     <$ty as $crate::Plugin>::handle(request)
                 }
             }

@@ -149,6 +149,11 @@ impl Instance {
         self.latest_operation_state = Some(if settled { "SUCCESS" } else { "OPERATING" });
         self.latest_operation_request_id = Some(call.request_id.to_owned());
     }
+
+    /// The zone the instance is in.
+    pub(crate) fn zone(&self) -> &str {
+        &self.placement.zone
+    }
 }
 
 fn handle(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
@@ -195,14 +200,17 @@ fn iso_time(ms: u64) -> String {
 }
 
 /// An optional JSON object parameter.
-fn object<'a>(p: &Params<'a>, name: &str) -> Result<Option<&'a Map<String, Value>>, TcError> {
+pub(crate) fn object<'a>(
+    p: &Params<'a>,
+    name: &str,
+) -> Result<Option<&'a Map<String, Value>>, TcError> {
     p.get(name)
         .map(|v| v.as_object().ok_or_else(|| TcError::parameter_type(name)))
         .transpose()
 }
 
 /// An optional string member `field` of object parameter `parent`.
-fn member_str<'a>(
+pub(crate) fn member_str<'a>(
     parent: Option<&'a Map<String, Value>>,
     name: &str,
     field: &str,
@@ -247,7 +255,7 @@ fn member_bool(
 }
 
 /// A required string member `field` of object parameter `parent`.
-fn required_member<'a>(
+pub(crate) fn required_member<'a>(
     parent: Option<&'a Map<String, Value>>,
     name: &str,
     field: &str,

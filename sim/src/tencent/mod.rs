@@ -15,21 +15,26 @@
 //! 3. routing — `MissingParameter` (`Action`, `Version`), `InvalidAction`, `NoSuchVersion`,
 //!    `MissingParameter` (`Region`), `UnsupportedRegion`;
 //! 4. the body — `InvalidParameter` unless it is a JSON object;
-//! 5. the product's action ([`vpc`]; its subnets, route tables and security groups live in
-//!    `subnet`, `route_table` and `security_group`; instances of the `cvm` product in `cvm`,
-//!    whose state transitions follow [`TencentSimConfig::clock`]);
-//!    NAT gateways, EIPs and peering connections of the `vpc` product live in `nat`, `address`
-//!    and `peering`, with transitions on the same clock.
+//! 5. the product's action ([`vpc`]; its subnets, route tables, security groups, NAT gateways,
+//!    EIPs and peering connections live in `subnet`, `route_table`, `security_group`, `nat`,
+//!    `address` and `peering`; instances of `cvm` in `cvm`, disks of `cbs` in `cbs`, database
+//!    instances of `cdb`, `mariadb` and `redis` in their modules, sharing `database`). Every
+//!    state transition follows [`TencentSimConfig::clock`].
 //!
 //! Every answer is HTTP 200 with `{"Response": {..., "RequestId": "<uuid>"}}`, errors included.
 //! Only `POST` is simulated (the broker never uses API 3.0's `GET` form).
 
 mod address;
+mod cbs;
+mod cdb;
 mod cvm;
+mod database;
 pub mod error;
+mod mariadb;
 mod nat;
 mod params;
 mod peering;
+mod redis;
 mod route_table;
 mod security_group;
 mod state;
@@ -64,12 +69,17 @@ use crate::{SimClock, SimCredential, SystemSimClock};
 /// The first pair is literally the placeholder text in the API spec's example requests
 /// (`provider_params: "...;SecretID={$your_SecretID};SecretKey={$your_SecretKey}"` in
 /// `shared/spec/qcloud-api.md`), so the spec examples work verbatim against the simulator. The
-/// second is a realistic-looking `AKID…` pair for hand-written tests.
+/// second is a realistic-looking `AKID…` pair for hand-written tests. The third is the sample
+/// pair the spec's MySQL, MariaDB and Redis examples carry, so those work verbatim too.
 pub const DEMO_CREDENTIALS: &[(&str, &str)] = &[
     ("{$your_SecretID}", "{$your_SecretKey}"),
     (
         "AKIDsimulatorDEMO0000000000000000000",
         "simulatorDEMOsecretKey0000000000",
+    ),
+    (
+        "AKID0ZxA9ZGkhPq8E0oKk9MQVZNvEqGzZy3t",
+        "kE3g7PWP2i9X1HGn0znOo8RfR4ScWBby",
     ),
 ];
 
@@ -157,7 +167,14 @@ pub(crate) struct Product {
 }
 
 /// Every product the simulator serves.
-const PRODUCTS: &[Product] = &[vpc::PRODUCT, cvm::PRODUCT];
+const PRODUCTS: &[Product] = &[
+    vpc::PRODUCT,
+    cvm::PRODUCT,
+    cbs::PRODUCT,
+    cdb::PRODUCT,
+    mariadb::PRODUCT,
+    redis::PRODUCT,
+];
 
 /// One routed, verified call.
 pub(crate) struct Call<'a> {
@@ -185,6 +202,14 @@ impl Shared {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The state with every transition due by the simulated now applied (for inspection).
+    fn state_now(&self) -> MutexGuard<'_, State> {
+        let now = self.config.clock.now_ms();
+        let mut state = self.state();
+        advance_all(&mut state, now);
+        state
     }
 
     /// Verify, route and run one API request.
@@ -239,11 +264,20 @@ impl Shared {
         };
         let mut state = self.state();
         // Transitions due by now happen first, whichever product is called.
-        cvm::advance(&mut state, call.now_ms);
-        nat::advance(&mut state, call.now_ms);
-        peering::advance(&mut state, call.now_ms);
+        advance_all(&mut state, call.now_ms);
         (product.handle)(&mut state, &call)
     }
+}
+
+/// Apply every product's transitions due at `now_ms`.
+fn advance_all(state: &mut State, now_ms: u64) {
+    cvm::advance(state, now_ms);
+    nat::advance(state, now_ms);
+    peering::advance(state, now_ms);
+    cbs::advance(state, now_ms);
+    cdb::advance(state, now_ms);
+    mariadb::advance(state, now_ms);
+    redis::advance(state, now_ms);
 }
 
 /// The API handler: counts, injects faults, answers in Tencent's envelope.

@@ -11,10 +11,14 @@ use time::OffsetDateTime;
 use time::macros::{format_description, offset};
 
 use super::address::Address;
+use super::cbs::Disk;
+use super::cdb::{AsyncRequest, DbInstance};
 use super::cvm::Instance;
 use super::error::TcError;
+use super::mariadb::MariadbInstance;
 use super::nat::NatGateway;
 use super::peering::Peering;
+use super::redis::RedisInstance;
 use super::route_table::RouteTable;
 use super::security_group::SecurityGroup;
 use super::subnet::Subnet;
@@ -44,6 +48,18 @@ pub(crate) struct State {
     /// VPC peering connections (each shows in its source and destination region), in creation
     /// order.
     pub(crate) peerings: Vec<Peering>,
+    /// CBS disks by region, in creation order.
+    pub(crate) disks: BTreeMap<String, Vec<Disk>>,
+    /// CDB (MySQL) instances by region, in creation order.
+    pub(crate) db_instances: BTreeMap<String, Vec<DbInstance>>,
+    /// CDB asynchronous requests (restarts) by id.
+    pub(crate) async_requests: BTreeMap<String, AsyncRequest>,
+    /// MariaDB instances by region, in creation order.
+    pub(crate) mariadb_instances: BTreeMap<String, Vec<MariadbInstance>>,
+    /// Redis instances by region, in creation order.
+    pub(crate) redis_instances: BTreeMap<String, Vec<RedisInstance>>,
+    /// The last deal id handed out (Redis `DealId`s are numbers).
+    pub(crate) last_deal_id: u64,
     /// Every id handed out. Tencent never reuses a resource id, and a set keeps id allocation
     /// O(1) however many resources exist (a scan made the simulator slower as state grew).
     pub(crate) issued_ids: HashSet<String>,
@@ -74,6 +90,25 @@ impl State {
                 return id;
             }
         }
+    }
+}
+
+/// Whether `zone` is a zone of `region` (`<region>-<n>`, as `ap-shanghai-3`).
+pub(crate) fn zone_in_region(zone: &str, region: &str) -> bool {
+    zone.strip_prefix(region)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `InvalidZone.MismatchRegion` unless [`zone_in_region`].
+pub(crate) fn check_zone(zone: &str, region: &str) -> Result<(), TcError> {
+    if zone_in_region(zone, region) {
+        Ok(())
+    } else {
+        Err(TcError::new(
+            "InvalidZone.MismatchRegion",
+            format!("The zone `{zone}` is not a zone of region `{region}`."),
+        ))
     }
 }
 

@@ -3,5 +3,6 @@
 mod tc3_client;
 mod tencent;
 mod tencent_cvm;
+mod tencent_databases;
 mod tencent_nat_peering;
 mod tencent_network;

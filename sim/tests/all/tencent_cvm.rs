@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 
 use crate::tc3_client::{Call, error_code};
 
-const REGION: &str = "ap-guangzhou";
-const ZONE: &str = "ap-guangzhou-3";
+pub(crate) const REGION: &str = "ap-guangzhou";
+pub(crate) const ZONE: &str = "ap-guangzhou-3";
 
-async fn sim() -> (TencentSim, Arc<ManualSimClock>) {
+pub(crate) async fn sim() -> (TencentSim, Arc<ManualSimClock>) {
     let clock = Arc::new(ManualSimClock::starting_at(1_000_000));
     let sim = TencentSim::spawn(TencentSimConfig {
         clock: clock.clone(),
@@ -21,7 +21,7 @@ async fn sim() -> (TencentSim, Arc<ManualSimClock>) {
     (sim, clock)
 }
 
-fn cvm(action: &str, body: Value) -> Call {
+pub(crate) fn cvm(action: &str, body: Value) -> Call {
     Call {
         service: "cvm".into(),
         ..Call::vpc(action, body)
@@ -32,14 +32,14 @@ async fn send(sim: &TencentSim, call: Call) -> Value {
     call.send(&sim.url()).await
 }
 
-async fn ok(sim: &TencentSim, call: Call) -> Value {
+pub(crate) async fn ok(sim: &TencentSim, call: Call) -> Value {
     let action = call.action.clone();
     let response = send(sim, call).await;
     assert_eq!(error_code(&response), None, "{action}: {response}");
     response
 }
 
-async fn code(sim: &TencentSim, call: Call) -> String {
+pub(crate) async fn code(sim: &TencentSim, call: Call) -> String {
     let action = call.action.clone();
     let response = send(sim, call).await;
     error_code(&response)
@@ -48,7 +48,7 @@ async fn code(sim: &TencentSim, call: Call) -> String {
 }
 
 /// A VPC 10.0.0.0/16 with subnet 10.0.1.0/24 in [`ZONE`]: (vpc, subnet).
-async fn network(sim: &TencentSim) -> (String, String) {
+pub(crate) async fn network(sim: &TencentSim) -> (String, String) {
     let vpc = ok(
         sim,
         Call::vpc(
@@ -74,7 +74,7 @@ async fn network(sim: &TencentSim) -> (String, String) {
     (vpc, subnet)
 }
 
-fn run_body(vpc: &str, subnet: &str, password: &str) -> Value {
+pub(crate) fn run_body(vpc: &str, subnet: &str, password: &str) -> Value {
     json!({
         "Placement": {"Zone": ZONE},
         "ImageId": "img-31tjrtph",
