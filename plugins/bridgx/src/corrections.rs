@@ -73,7 +73,10 @@ fn port_range(range: &str) -> Option<(i64, i64)> {
         .split_once('/')
         .or_else(|| range.split_once('-').filter(|(f, _)| !f.is_empty()))
         .unwrap_or((range, range));
-    let (from, to) = (from.trim().parse::<i64>().ok()?, to.trim().parse::<i64>().ok()?);
+    let (from, to) = (
+        from.trim().parse::<i64>().ok()?,
+        to.trim().parse::<i64>().ok()?,
+    );
     let valid = |p: i64| (-1..=65_535).contains(&p);
     (valid(from) && valid(to) && from <= to).then_some((from, to))
 }
@@ -86,7 +89,9 @@ pub fn usage_date(params: &mut Params) -> Result<(), Failure> {
         return Ok(());
     };
     let fixed = normalise_date(date).ok_or_else(|| {
-        Failure::invalid(&format!("`date` `{date}` is not a date like 2021-10-11 (YYYY-MM-DD)"))
+        Failure::invalid(&format!(
+            "`date` `{date}` is not a date like 2021-10-11 (YYYY-MM-DD)"
+        ))
     })?;
     params.insert("date".into(), fixed.into());
     Ok(())
@@ -155,7 +160,10 @@ mod tests {
         ]}));
         rules(&mut p).unwrap();
         let r = &p["rules"];
-        assert_eq!((r[0]["port_from"].clone(), r[0]["port_to"].clone()), (json!(22), json!(22)));
+        assert_eq!(
+            (r[0]["port_from"].clone(), r[0]["port_to"].clone()),
+            (json!(22), json!(22))
+        );
         assert_eq!(r[1]["port_to"], 8080);
         assert_eq!(r[2]["port_from"], -1);
         assert_eq!(r[3]["port_from"], 5, "explicit ports win");

@@ -91,7 +91,14 @@ broker_sdk::export_provider!(Bridgx);
 fn serve(request: &Request) -> Result<Response, Failure> {
     let path = request.path.strip_prefix(ROUTE_PREFIX).unwrap_or_default();
     let route = routes::find(path).ok_or_else(|| {
-        Failure::new(404, format!("unknown route {} {}", method_name(request.method), request.path))
+        Failure::new(
+            404,
+            format!(
+                "unknown route {} {}",
+                method_name(request.method),
+                request.path
+            ),
+        )
     })?;
     let from_query = request.method == Method::Get;
     if request.method != route.method && !(route.handbook_get && from_query) {
@@ -134,7 +141,12 @@ fn forward(
     params: &params::Params,
 ) -> session::Answer {
     match route.method {
-        Method::Post => session.call(Method::Post, path, &[], Some(&Value::Object(params.clone()))),
+        Method::Post => session.call(
+            Method::Post,
+            path,
+            &[],
+            Some(&Value::Object(params.clone())),
+        ),
         method => session.call(method, path, &params::to_query(params), None),
     }
 }
@@ -150,8 +162,15 @@ fn pass_through(answer: broker_sdk::IncomingResponse) -> Result<Response, Failur
         let text: String = text.chars().take(200).collect();
         return Err(Failure::new(
             502,
-            format!("BridgX answered HTTP {} without its JSON envelope: {text}", answer.status),
+            format!(
+                "BridgX answered HTTP {} without its JSON envelope: {text}",
+                answer.status
+            ),
         ));
     }
-    Ok(response(answer.status, broker_sdk::http::JSON_CONTENT_TYPE, answer.body))
+    Ok(response(
+        answer.status,
+        broker_sdk::http::JSON_CONTENT_TYPE,
+        answer.body,
+    ))
 }

@@ -29,7 +29,9 @@ pub fn from_body(body: &[u8]) -> Result<Params, Failure> {
     match serde_json::from_slice(body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Failure::invalid("the body must be a JSON object")),
-        Err(e) => Err(Failure::invalid(&format!("the body is not valid JSON ({e})"))),
+        Err(e) => Err(Failure::invalid(&format!(
+            "the body is not valid JSON ({e})"
+        ))),
     }
 }
 
@@ -98,7 +100,12 @@ mod tests {
         assert_eq!(p["x"], "%zz");
         assert!(!present(&p, "empty"));
         assert!(present(&p, "provider"));
-        let q = to_query(&json!({"a": "1", "n": 2, "o": {}}).as_object().unwrap().clone());
+        let q = to_query(
+            &json!({"a": "1", "n": 2, "o": {}})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
         assert_eq!(q, vec![("a".into(), "1".into()), ("n".into(), "2".into())]);
     }
 

@@ -27,7 +27,11 @@ pub struct Route {
     pub handbook_get: bool,
 }
 
-const fn get(path: &'static str, summary: &'static str, required: &'static [&'static str]) -> Route {
+const fn get(
+    path: &'static str,
+    summary: &'static str,
+    required: &'static [&'static str],
+) -> Route {
     Route {
         method: Method::Get,
         path,
@@ -38,7 +42,11 @@ const fn get(path: &'static str, summary: &'static str, required: &'static [&'st
     }
 }
 
-const fn post(path: &'static str, summary: &'static str, required: &'static [&'static str]) -> Route {
+const fn post(
+    path: &'static str,
+    summary: &'static str,
+    required: &'static [&'static str],
+) -> Route {
     Route {
         method: Method::Post,
         path,
@@ -59,12 +67,24 @@ pub const ROUTES: &[Route] = &[
         post(
             "cluster/create",
             "Create a cluster template (handbook `disks`/`charge_type` moved where the code reads them).",
-            &["name", "provider", "region_id", "zone_id", "instance_type", "password", "account_key"],
+            &[
+                "name",
+                "provider",
+                "region_id",
+                "zone_id",
+                "instance_type",
+                "password",
+                "account_key",
+            ],
         ),
         corrections::cluster_create,
     ),
     get("cluster/describe_all", "List clusters.", &[]),
-    post("vpc/create", "Create a VPC; data: its id.", &["provider", "region_id", "vpc_name", "ak"]),
+    post(
+        "vpc/create",
+        "Create a VPC; data: its id.",
+        &["provider", "region_id", "vpc_name", "ak"],
+    ),
     get(
         "vpc/describe",
         "List VPCs (the code requires provider, region_id and account_key).",
@@ -75,7 +95,13 @@ pub const ROUTES: &[Route] = &[
         ..post(
             "subnet/create",
             "Create a subnet (POST, as the code serves it; the handbook's GET is accepted too).",
-            &["account_key", "vpc_id", "switch_name", "cidr_block", "zone_id"],
+            &[
+                "account_key",
+                "vpc_id",
+                "switch_name",
+                "cidr_block",
+                "zone_id",
+            ],
         )
     },
     get("subnet/describe", "List subnets.", &[]),
@@ -108,7 +134,11 @@ pub const ROUTES: &[Route] = &[
         corrections::rules,
     ),
     get("region/list", "List a provider's regions.", &["provider"]),
-    get("zone/list", "List a region's zones.", &["provider", "region_id"]),
+    get(
+        "zone/list",
+        "List a region's zones.",
+        &["provider", "region_id"],
+    ),
     get(
         "instance_type/list",
         "List a zone's instance types.",
@@ -124,10 +154,18 @@ pub const ROUTES: &[Route] = &[
         "Sync a provider's network configuration.",
         &["provider", "region_id", "account_key"],
     ),
-    get("network_config/template", "The network configuration template.", &[]),
+    get(
+        "network_config/template",
+        "The network configuration template.",
+        &[],
+    ),
     get("vpc/info/:id", "One VPC.", &[]),
     get("subnet/info/:id", "One subnet (query vpc_id).", &[]),
-    get("security_group/:id/rules", "A security group and its rules.", &[]),
+    get(
+        "security_group/:id/rules",
+        "A security group and its rules.",
+        &[],
+    ),
     post(
         "cluster/expand",
         "Create an expand task; data: the task id (a number above 2^53, exact).",
@@ -169,10 +207,13 @@ fn matches(pattern: &str, path: &str) -> bool {
     let pattern: Vec<&str> = pattern.split('/').collect();
     let path: Vec<&str> = path.split('/').collect();
     pattern.len() == path.len()
-        && pattern
-            .iter()
-            .zip(&path)
-            .all(|(p, s)| if p.starts_with(':') { !s.is_empty() } else { p == s })
+        && pattern.iter().zip(&path).all(|(p, s)| {
+            if p.starts_with(':') {
+                !s.is_empty()
+            } else {
+                p == s
+            }
+        })
 }
 
 #[cfg(test)]
@@ -182,7 +223,10 @@ mod tests {
     #[test]
     fn all_handbook_endpoints_are_routed() {
         assert_eq!(ROUTES.len(), 26);
-        assert_eq!(find("security_group/sg-1/rules").unwrap().path, "security_group/:id/rules");
+        assert_eq!(
+            find("security_group/sg-1/rules").unwrap().path,
+            "security_group/:id/rules"
+        );
         assert_eq!(find("vpc/info/vpc-1").unwrap().path, "vpc/info/:id");
         assert!(find("vpc/info/").is_none());
         assert!(find("cluster/delete/1").is_none());

@@ -11,8 +11,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use broker_sdk::http::{RequestBuilder, describe_http_error, send};
 use broker_sdk::{
-    Credential, HttpError, IncomingResponse, JsonLogin, LookupError, Method, Signing, StoredAccount,
-    cache, clock, log, lookup_account, settings,
+    Credential, HttpError, IncomingResponse, JsonLogin, LookupError, Method, Signing,
+    StoredAccount, cache, clock, log, lookup_account, settings,
 };
 use serde_json::Value;
 
@@ -44,7 +44,11 @@ pub fn declare() -> Vec<settings::Setting> {
             "seconds a BridgX token without a readable `exp` claim is reused",
             "3600",
         ),
-        settings::declare(TIMEOUT, "timeout of one call to BridgX, in milliseconds", "30000"),
+        settings::declare(
+            TIMEOUT,
+            "timeout of one call to BridgX, in milliseconds",
+            "30000",
+        ),
     ]
 }
 
@@ -84,7 +88,9 @@ impl Session {
             .endpoint
             .clone()
             .filter(|e| !e.trim().is_empty())
-            .ok_or_else(|| Failure::new(400, format!("the BridgX account `{name}` has no endpoint")))?
+            .ok_or_else(|| {
+                Failure::new(400, format!("the BridgX account `{name}` has no endpoint"))
+            })?
             .trim_end_matches('/')
             .to_owned();
         Ok(Self {
@@ -102,14 +108,24 @@ impl Session {
 
     /// Sends `method /api/v1/<path>` with the session's token: the cached one, else a fresh
     /// login; on 401 with a cached token, logs in again and retries once.
-    pub fn call(&self, method: Method, path: &str, query: &[(String, String)], body: Option<&Value>) -> Answer {
-        let (token, cached) = match cache::get(&self.cache_key()).and_then(|t| String::from_utf8(t).ok()) {
-            Some(token) => (token, true),
-            None => (self.login()?, false),
-        };
+    pub fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&Value>,
+    ) -> Answer {
+        let (token, cached) =
+            match cache::get(&self.cache_key()).and_then(|t| String::from_utf8(t).ok()) {
+                Some(token) => (token, true),
+                None => (self.login()?, false),
+            };
         let answer = self.send_with(&token, method, path, query, body)?;
         if answer.status == 401 && cached {
-            log::info("BridgX refused the cached token; logging in again", &[("account", &self.name)]);
+            log::info(
+                "BridgX refused the cached token; logging in again",
+                &[("account", &self.name)],
+            );
             cache::delete(&self.cache_key());
             let token = self.login()?;
             return self.send_with(&token, method, path, query, body);
@@ -148,15 +164,21 @@ impl Session {
             user_field: "username".into(),
             password_field: "password".into(),
         });
-        let answer = send(&request, &signing, Some(&self.credential)).map_err(|e| self.transport(&e))?;
+        let answer =
+            send(&request, &signing, Some(&self.credential)).map_err(|e| self.transport(&e))?;
         let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-        let token = body["data"].as_str().filter(|_| answer.status == 200 && body["code"] == 200);
+        let token = body["data"]
+            .as_str()
+            .filter(|_| answer.status == 200 && body["code"] == 200);
         let Some(token) = token.filter(|t| !t.is_empty()) else {
             let why = body["msg"]
                 .as_str()
                 .map(str::to_owned)
                 .unwrap_or_else(|| format!("HTTP {}", answer.status));
-            log::warn("BridgX login refused", &[("account", &self.name), ("reason", &why)]);
+            log::warn(
+                "BridgX login refused",
+                &[("account", &self.name), ("reason", &why)],
+            );
             return Err(Failure::new(
                 401,
                 format!(
@@ -170,7 +192,10 @@ impl Session {
         log::info("logged in to BridgX", &[("account", &self.name)]);
         let margin_ms = setting(TOKEN_MARGIN, 60).saturating_mul(1000);
         let ttl_ms = match expiry_secs(token) {
-            Some(exp) => exp.saturating_mul(1000).saturating_sub(clock::now_ms()).saturating_sub(margin_ms),
+            Some(exp) => exp
+                .saturating_mul(1000)
+                .saturating_sub(clock::now_ms())
+                .saturating_sub(margin_ms),
             None => setting(TOKEN_TTL, 3600).saturating_mul(1000),
         };
         if ttl_ms > 0
@@ -187,13 +212,19 @@ impl Session {
         match error {
             HttpError::Timeout => Failure::new(
                 504,
-                format!("BridgX at {} did not answer within {} ms", self.base, self.timeout_ms),
+                format!(
+                    "BridgX at {} did not answer within {} ms",
+                    self.base, self.timeout_ms
+                ),
             ),
-            HttpError::Transport(_) => {
-                Failure::new(502, format!("BridgX at {} is unreachable: {what}", self.base))
-            }
+            HttpError::Transport(_) => Failure::new(
+                502,
+                format!("BridgX at {} is unreachable: {what}", self.base),
+            ),
             HttpError::Denied(_) => Failure::new(403, format!("BridgX at {}: {what}", self.base)),
-            HttpError::ResponseTooLarge(_) => Failure::new(502, format!("BridgX at {}: {what}", self.base)),
+            HttpError::ResponseTooLarge(_) => {
+                Failure::new(502, format!("BridgX at {}: {what}", self.base))
+            }
             HttpError::InvalidRequest(_) | HttpError::BudgetExhausted => {
                 Failure::new(500, format!("calling BridgX at {}: {what}", self.base))
             }
@@ -204,7 +235,9 @@ impl Session {
 /// The `exp` claim (Unix seconds) of a JWT, if it has one that can be read.
 pub fn expiry_secs(token: &str) -> Option<u64> {
     let payload = token.split('.').nth(1)?;
-    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?).ok()?;
+    let claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?)
+            .ok()?;
     claims["exp"].as_u64()
 }
 

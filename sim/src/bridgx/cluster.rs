@@ -61,10 +61,19 @@ pub fn create_cluster(state: &mut State, call: &Call) -> Handled {
     if call.org(state).clusters.iter().any(|c| c.name == name) {
         return Err(ApiError::new(400, format!("cluster {name} already exists")));
     }
-    let network = call.body.get("network_config").cloned().unwrap_or(Value::Null);
+    let network = call
+        .body
+        .get("network_config")
+        .cloned()
+        .unwrap_or(Value::Null);
     if !network.is_null() {
         for key in ["vpc", "subnet_id", "security_group"] {
-            if network.get(key).and_then(Value::as_str).unwrap_or("").is_empty() {
+            if network
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .is_empty()
+            {
                 return Err(ApiError::new(400, "param_invalid"));
             }
         }
@@ -86,7 +95,11 @@ pub fn create_cluster(state: &mut State, call: &Call) -> Handled {
         image: call.optional_b("image").unwrap_or("").into(),
         charge_type: charge.into(),
         network,
-        storage: call.body.get("storage_config").cloned().unwrap_or(Value::Null),
+        storage: call
+            .body
+            .get("storage_config")
+            .cloned()
+            .unwrap_or(Value::Null),
         create_by: call.user.clone(),
         create_at_ms: call.now_ms,
     };
@@ -149,7 +162,12 @@ fn new_task(state: &mut State, call: &Call, action: Action) -> Handled {
         .body
         .get("ips")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     let org = call.org(state);
     let Some(found) = org.clusters.iter().find(|c| c.name == cluster) else {
@@ -163,7 +181,10 @@ fn new_task(state: &mut State, call: &Call, action: Action) -> Handled {
         .iter()
         .any(|t| t.cluster == cluster && matches!(t.status, "INIT" | "RUNNING"))
     {
-        return Err(ApiError::new(400, format!("Cluster:{cluster} has unfinished task")));
+        return Err(ApiError::new(
+            400,
+            format!("Cluster:{cluster} has unfinished task"),
+        ));
     }
     let id = sonyflake(state, call.now_ms);
     let task = Task {
@@ -194,7 +215,9 @@ pub fn advance(state: &mut State, now_ms: u64) {
                 task.status = "RUNNING";
                 task.running_at_ms = Some(task.create_at_ms + SCHEDULER_DELAY_MS);
             }
-            let Some(started) = task.running_at_ms else { continue };
+            let Some(started) = task.running_at_ms else {
+                continue;
+            };
             if task.status != "RUNNING" || now_ms < started + TASK_RUN_MS {
                 continue;
             }
@@ -208,7 +231,12 @@ pub fn advance(state: &mut State, now_ms: u64) {
                             id: format!("i-{next_id:016x}"),
                             row: next_id,
                             cluster: task.cluster.clone(),
-                            ip_inner: format!("10.{}.{}.{}", next_id >> 16 & 0xff, next_id >> 8 & 0xff, next_id & 0xff),
+                            ip_inner: format!(
+                                "10.{}.{}.{}",
+                                next_id >> 16 & 0xff,
+                                next_id >> 8 & 0xff,
+                                next_id & 0xff
+                            ),
                             status: "RUNNING",
                             startup_at_ms: done,
                             shutdown_at_ms: None,
@@ -425,7 +453,11 @@ fn overlap_secs(instance: &Instance, now_ms: u64, (from, to): (u64, u64)) -> u64
     end.saturating_sub(instance.startup_at_ms.max(from)) / 1000
 }
 
-fn used<'a>(org: &'a Org, call: &'a Call, window: (u64, u64)) -> impl Iterator<Item = (&'a Instance, u64)> {
+fn used<'a>(
+    org: &'a Org,
+    call: &'a Call,
+    window: (u64, u64),
+) -> impl Iterator<Item = (&'a Instance, u64)> {
     org.instances
         .iter()
         .filter(|i| call.query("cluster_name").is_none_or(|v| i.cluster == v))
@@ -485,6 +517,9 @@ mod tests {
     fn usage_days_are_china_standard_time() {
         assert_eq!(day_window("2021-10-11").unwrap().0, 1_633_881_600_000);
         assert!(day_window("2021-11-23x").is_err());
-        assert!(day_window("2021-23-11").is_err(), "BridgX parses YYYY-MM-DD");
+        assert!(
+            day_window("2021-23-11").is_err(),
+            "BridgX parses YYYY-MM-DD"
+        );
     }
 }

@@ -23,7 +23,13 @@ fn mac(key: &[u8], data: &[u8]) -> Vec<u8> {
 }
 
 /// A token for `claims` valid from `now_secs` for `lifetime_secs`, signed with `key`.
-pub fn issue(key: &[u8], claims: &Claims, user_id: u64, now_secs: u64, lifetime_secs: u64) -> String {
+pub fn issue(
+    key: &[u8],
+    claims: &Claims,
+    user_id: u64,
+    now_secs: u64,
+    lifetime_secs: u64,
+) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let payload = json!({
         "user_id": user_id,

@@ -130,7 +130,10 @@ impl Call {
     }
 
     fn org<'a>(&self, state: &'a State) -> &'a Org {
-        state.orgs.get(&self.org_id).expect("orgs exist for every user")
+        state
+            .orgs
+            .get(&self.org_id)
+            .expect("orgs exist for every user")
     }
 
     fn org_mut<'a>(&self, state: &'a mut State) -> &'a mut Org {
@@ -151,7 +154,10 @@ impl Call {
         if self.org(state).accounts.values().any(|p| p == provider) {
             Ok(())
         } else {
-            Err(ApiError::new(400, format!("no cloud account of {provider}")))
+            Err(ApiError::new(
+                400,
+                format!("no cloud account of {provider}"),
+            ))
         }
     }
 }
@@ -202,7 +208,11 @@ const ROUTES: &[(&str, &str, Handler)] = &[
     ("GET", "vpc/describe", network::describe_vpcs),
     ("POST", "subnet/create", network::create_subnet),
     ("GET", "subnet/describe", network::describe_subnets),
-    ("POST", "security_group/create_with_rule", network::create_group),
+    (
+        "POST",
+        "security_group/create_with_rule",
+        network::create_group,
+    ),
     ("GET", "security_group/describe", network::describe_groups),
     ("POST", "network_config/create", network::create_network),
     ("GET", "region/list", network::regions),
@@ -221,7 +231,11 @@ const ROUTES: &[(&str, &str, Handler)] = &[
     ("GET", "instance/id/describe", cluster::describe_instance),
     ("GET", "instance/num", cluster::count_instances),
     ("GET", "instance/usage_total", cluster::usage_total),
-    ("GET", "instance/usage_statistics", cluster::usage_statistics),
+    (
+        "GET",
+        "instance/usage_statistics",
+        cluster::usage_statistics,
+    ),
 ];
 
 /// The parameters of `path` if it matches `pattern`.
@@ -253,15 +267,13 @@ fn form_pairs(text: &str) -> BTreeMap<String, String> {
         while i < bytes.len() {
             match bytes[i] {
                 b'+' => out.push(b' '),
-                b'%' if i + 2 < bytes.len() => {
-                    match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                        Ok(b) => {
-                            out.push(b);
-                            i += 2;
-                        }
-                        Err(_) => out.push(b'%'),
+                b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
                     }
-                }
+                    Err(_) => out.push(b'%'),
+                },
                 b => out.push(b),
             }
             i += 1;
@@ -308,13 +320,19 @@ impl Shared {
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         let (user, password) = if form {
             let pairs = form_pairs(&String::from_utf8_lossy(body));
-            (pairs.get("username").cloned(), pairs.get("password").cloned())
+            (
+                pairs.get("username").cloned(),
+                pairs.get("password").cloned(),
+            )
         } else {
             let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
             let field = |k: &str| json.get(k).and_then(Value::as_str).map(str::to_owned);
             (field("username"), field("password"))
         };
-        let (Some(user), Some(password)) = (user.filter(|u| !u.is_empty()), password.filter(|p| !p.is_empty())) else {
+        let (Some(user), Some(password)) = (
+            user.filter(|u| !u.is_empty()),
+            password.filter(|p| !p.is_empty()),
+        ) else {
             return Err(ApiError::new(400, "missing username/password"));
         };
         let Some((_, _, org)) = self
@@ -353,7 +371,14 @@ impl Shared {
             .ok_or_else(|| ApiError::new(401, "token auth fail"))
     }
 
-    fn api(&self, method: &Method, path: &str, query: &str, headers: &HeaderMap, body: &[u8]) -> Option<Handled> {
+    fn api(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Option<Handled> {
         let (handler, params) = ROUTES.iter().find_map(|(m, pattern, handler)| {
             (*m == method.as_str())
                 .then(|| matches(pattern, path))
@@ -399,7 +424,11 @@ fn envelope(result: Handled) -> Response {
         Err(e) => (e.code, e.msg, Value::Null),
     };
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, axum::Json(json!({"code": code, "msg": msg, "data": data}))).into_response()
+    (
+        status,
+        axum::Json(json!({"code": code, "msg": msg, "data": data})),
+    )
+        .into_response()
 }
 
 async fn serve(

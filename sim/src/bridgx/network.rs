@@ -11,10 +11,25 @@ pub const PROVIDERS: &[&str] = &["AlibabaCloud", "HuaweiCloud", "TencentCloud"];
 
 /// Regions of the catalogue: (provider, region, local name, zones).
 const REGIONS: &[(&str, &str, &str, &[&str])] = &[
-    ("AlibabaCloud", "cn-qingdao", "华北 1", &["cn-qingdao-b", "cn-qingdao-c"]),
-    ("AlibabaCloud", "cn-beijing", "华北 2", &["cn-beijing-h", "cn-beijing-g"]),
+    (
+        "AlibabaCloud",
+        "cn-qingdao",
+        "华北 1",
+        &["cn-qingdao-b", "cn-qingdao-c"],
+    ),
+    (
+        "AlibabaCloud",
+        "cn-beijing",
+        "华北 2",
+        &["cn-beijing-h", "cn-beijing-g"],
+    ),
     ("AlibabaCloud", "cn-hangzhou", "华东 1", &["cn-hangzhou-h"]),
-    ("TencentCloud", "ap-guangzhou", "华南地区(广州)", &["ap-guangzhou-3"]),
+    (
+        "TencentCloud",
+        "ap-guangzhou",
+        "华南地区(广州)",
+        &["ap-guangzhou-3"],
+    ),
     ("HuaweiCloud", "cn-north-4", "华北-北京四", &["cn-north-4a"]),
 ];
 
@@ -27,13 +42,25 @@ const INSTANCE_TYPES: &[(&str, &str, u32, u32)] = &[
 
 /// Images: (image type, os type, os name, id).
 const IMAGES: &[(&str, &str, &str, &str)] = &[
-    ("global", "linux", "CentOS  7.6 64位", "centos_7_6_x64_20G_alibase_20211030.vhd"),
-    ("global", "linux", "Gentoo  13  64bit", "gentoo13_64_40G_aliaegis_20160222.vhd"),
+    (
+        "global",
+        "linux",
+        "CentOS  7.6 64位",
+        "centos_7_6_x64_20G_alibase_20211030.vhd",
+    ),
+    (
+        "global",
+        "linux",
+        "Gentoo  13  64bit",
+        "gentoo13_64_40G_aliaegis_20160222.vhd",
+    ),
     ("self", "linux", "bridgx-base", "m-2ze14bof6m3aadve22aq"),
 ];
 
 fn region_known(provider: &str, region: &str) -> bool {
-    REGIONS.iter().any(|(p, r, ..)| *p == provider && *r == region)
+    REGIONS
+        .iter()
+        .any(|(p, r, ..)| *p == provider && *r == region)
 }
 
 /// `GET region/list?provider=`.
@@ -192,7 +219,9 @@ pub fn create_subnet(state: &mut State, call: &Call) -> Handled {
     let cidr = call.required_b("cidr_block")?;
     let zone = call.required_b("zone_id")?;
     let gateway = call.optional_b("gateway_ip").unwrap_or("");
-    Ok(Value::String(insert_subnet(state, call, vpc_id, name, cidr, zone, gateway)?))
+    Ok(Value::String(insert_subnet(
+        state, call, vpc_id, name, cidr, zone, gateway,
+    )?))
 }
 
 fn insert_subnet(
@@ -277,7 +306,9 @@ fn parse_rules(body: &Value) -> Result<Vec<Rule>, ApiError> {
             let s = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
             let port = |k: &str| match r.get(k) {
                 None | Some(Value::Null) => Ok(0),
-                Some(v) => v.as_i64().ok_or_else(|| ApiError::new(400, "param_invalid")),
+                Some(v) => v
+                    .as_i64()
+                    .ok_or_else(|| ApiError::new(400, "param_invalid")),
             };
             Ok(Rule {
                 protocol: s("protocol"),
@@ -333,7 +364,10 @@ pub fn describe_groups(state: &mut State, call: &Call) -> Handled {
         .iter()
         .filter(|g| call.query("account_key").is_none_or(|v| g.account_key == v))
         .filter(|g| call.query("vpc_id").is_none_or(|v| g.vpc_id == v))
-        .filter(|g| call.query("security_group_name").is_none_or(|v| g.name == v))
+        .filter(|g| {
+            call.query("security_group_name")
+                .is_none_or(|v| g.name == v)
+        })
         .map(|g| {
             json!({
                 "VpcId": g.vpc_id,
@@ -401,8 +435,18 @@ pub fn create_network(state: &mut State, call: &Call) -> Handled {
     ] {
         values.push(call.required_b(name)?);
     }
-    let [provider, region, cidr, vpc_name, zone, switch_cidr, gateway, switch_name, sg_name, ak] =
-        values[..]
+    let [
+        provider,
+        region,
+        cidr,
+        vpc_name,
+        zone,
+        switch_cidr,
+        gateway,
+        switch_name,
+        sg_name,
+        ak,
+    ] = values[..]
     else {
         unreachable!("ten names above")
     };
@@ -412,7 +456,15 @@ pub fn create_network(state: &mut State, call: &Call) -> Handled {
     }
     parse_rules(&call.body)?;
     let vpc_id = insert_vpc(state, call, provider, region, vpc_name, cidr, ak);
-    insert_subnet(state, call, &vpc_id, switch_name, switch_cidr, zone, gateway)?;
+    insert_subnet(
+        state,
+        call,
+        &vpc_id,
+        switch_name,
+        switch_cidr,
+        zone,
+        gateway,
+    )?;
     insert_group(state, call, &vpc_id, sg_name, ak)?;
     Ok(Value::String(vpc_id))
 }
@@ -422,7 +474,11 @@ pub fn create_network(state: &mut State, call: &Call) -> Handled {
 pub fn sync_network(state: &mut State, call: &Call) -> Handled {
     let invalid = || ApiError::new(500, "param_invalid");
     let field = |k: &str| call.optional_b(k).ok_or_else(invalid);
-    let (provider, region, ak) = (field("provider")?, field("region_id")?, field("account_key")?);
+    let (provider, region, ak) = (
+        field("provider")?,
+        field("region_id")?,
+        field("account_key")?,
+    );
     call.account(state, ak)?;
     call.org_mut(state)
         .syncs

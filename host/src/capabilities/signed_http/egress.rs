@@ -185,8 +185,11 @@ mod tests {
             .unwrap_err();
         assert!(err.contains("evil.example.com"), "{err}");
         assert!(
-            e.route(&Url::parse("https://vpc.tencentcloudapi.com/").unwrap(), &[])
-                .is_ok()
+            e.route(
+                &Url::parse("https://vpc.tencentcloudapi.com/").unwrap(),
+                &[]
+            )
+            .is_ok()
         );
     }
 
@@ -221,7 +224,10 @@ mod tests {
             &[("*.tencentcloudapi.com", "http://127.0.0.1:9000/base/")],
         );
         let d = e
-            .route(&Url::parse("https://vpc.tencentcloudapi.com/x?a=1").unwrap(), &[])
+            .route(
+                &Url::parse("https://vpc.tencentcloudapi.com/x?a=1").unwrap(),
+                &[],
+            )
             .unwrap();
         assert!(d.mapped);
         assert_eq!(d.url.as_str(), "http://127.0.0.1:9000/base/x?a=1");

@@ -74,7 +74,11 @@ pub fn apply(
 }
 
 /// Writes the credential's id and secret into the JSON object body as the named fields.
-fn json_login(fields: &JsonLogin, cred: &CredentialEntry, req: &mut Prepared) -> Result<(), String> {
+fn json_login(
+    fields: &JsonLogin,
+    cred: &CredentialEntry,
+    req: &mut Prepared,
+) -> Result<(), String> {
     if fields.user_field.is_empty() || fields.password_field.is_empty() {
         return Err("json-login needs non-empty field names".into());
     }
@@ -277,7 +281,8 @@ mod tests {
     fn json_login_writes_id_and_secret_into_the_body() {
         let mut req = prepared("https://x/user/login", "POST");
         req.body = br#"{"username":"spoofed","keep":1}"#.to_vec();
-        req.headers.push(("Content-Type".into(), "text/plain".into()));
+        req.headers
+            .push(("Content-Type".into(), "text/plain".into()));
         apply(&login(), Some(&cred()), &mut req, 0, "n").unwrap();
         let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
         assert_eq!(
