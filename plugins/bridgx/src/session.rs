@@ -31,6 +31,12 @@ pub const TOKEN_TTL: &str = "token-ttl-secs";
 /// Setting: the timeout of one call to BridgX, in milliseconds.
 pub const TIMEOUT: &str = "timeout-ms";
 
+/// How often a request that found the login lock taken waits for the token before it logs in
+/// itself (each wait ends at the next cache change or after `timeout-ms`).
+const LOGIN_LOCK_ROUNDS: usize = 8;
+/// A login lock outlives one login call by this much, so a holder that died frees it.
+const LOGIN_LOCK_SLACK_MS: u64 = 5_000;
+
 /// The settings this module reads, for the manifest.
 pub fn declare() -> Vec<settings::Setting> {
     vec![
@@ -106,6 +112,39 @@ impl Session {
         format!("jwt:{}", self.name)
     }
 
+    fn cached_token(&self) -> Option<String> {
+        cache::get(&self.cache_key()).and_then(|t| String::from_utf8(t).ok())
+    }
+
+    /// A token, and whether it came from the cache: the cached one; else one login for all
+    /// concurrent requests of the tenant (the holder of the login lock logs in, the others wait
+    /// for its token; if it fails they try in turn).
+    fn token(&self) -> Result<(String, bool), Failure> {
+        if let Some(token) = self.cached_token() {
+            return Ok((token, true));
+        }
+        let lock = format!("login:{}", self.name);
+        let lock_ttl_ms = u64::from(self.timeout_ms).saturating_add(LOGIN_LOCK_SLACK_MS);
+        for _ in 0..LOGIN_LOCK_ROUNDS {
+            match cache::add(&lock, b"1", lock_ttl_ms) {
+                Ok(true) => {
+                    let login = self.login();
+                    cache::delete(&lock);
+                    return login.map(|token| (token, false));
+                }
+                Ok(false) => {
+                    let token = cache::wait(&self.cache_key(), self.timeout_ms)
+                        .and_then(|t| String::from_utf8(t).ok());
+                    if let Some(token) = token {
+                        return Ok((token, true));
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        self.login().map(|token| (token, false))
+    }
+
     /// Sends `method /api/v1/<path>` with the session's token: the cached one, else a fresh
     /// login; on 401 with a cached token, logs in again and retries once.
     pub fn call(
@@ -115,11 +154,7 @@ impl Session {
         query: &[(String, String)],
         body: Option<&Value>,
     ) -> Answer {
-        let (token, cached) =
-            match cache::get(&self.cache_key()).and_then(|t| String::from_utf8(t).ok()) {
-                Some(token) => (token, true),
-                None => (self.login()?, false),
-            };
+        let (token, cached) = self.token()?;
         let answer = self.send_with(&token, method, path, query, body)?;
         if answer.status == 401 && cached {
             log::info(
