@@ -5,12 +5,21 @@ use std::collections::BTreeMap;
 
 use std::sync::Arc;
 
-use broker_sim::{SimClock, SystemSimClock, TencentSim, TencentSimConfig};
+use broker_sim::{
+    BridgxSim, BridgxSimConfig, SimClock, SystemSimClock, TencentSim, TencentSimConfig,
+};
+
+/// The host of the demo BridgX server: register a `bridgx` account with endpoint
+/// `http://bridgx.sim.internal` (user `root`, password `123456`) and the broker sends its
+/// requests to the built-in BridgX simulator.
+pub const BRIDGX_DEMO_HOST: &str = "bridgx.sim.internal";
 
 /// The simulators started by the broker.
 pub struct Simulators {
     /// Tencent Cloud API 3.0 (all `*.tencentcloudapi.com` services).
     pub tencent: TencentSim,
+    /// A BridgX server, reached through accounts whose endpoint is [`BRIDGX_DEMO_HOST`].
+    pub bridgx: BridgxSim,
 }
 
 impl Simulators {
@@ -24,8 +33,13 @@ impl Simulators {
     pub async fn start_with_clock(clock: Arc<dyn SimClock>) -> anyhow::Result<Self> {
         Ok(Self {
             tencent: TencentSim::spawn(TencentSimConfig {
-                clock,
+                clock: clock.clone(),
                 ..TencentSimConfig::default()
+            })
+            .await?,
+            bridgx: BridgxSim::spawn(BridgxSimConfig {
+                clock,
+                ..BridgxSimConfig::default()
             })
             .await?,
         })
@@ -36,10 +50,17 @@ impl Simulators {
         upstreams
             .entry("*.tencentcloudapi.com".into())
             .or_insert_with(|| self.tencent.url());
+        upstreams
+            .entry(BRIDGX_DEMO_HOST.into())
+            .or_insert_with(|| self.bridgx.url());
     }
 
     /// One line for the log: which simulator listens where.
     pub fn describe(&self) -> String {
-        format!("tencentcloudapi.com → {}", self.tencent.url())
+        format!(
+            "tencentcloudapi.com → {}, {BRIDGX_DEMO_HOST} → {}",
+            self.tencent.url(),
+            self.bridgx.url()
+        )
     }
 }

@@ -17,14 +17,19 @@
 //! # Ok(()) }
 //! ```
 //!
+//! [`BridgxSim`] is a BridgX server's developer API (JWT login, clusters, networks, expand and
+//! shrink tasks in simulated time, instances and usage).
+//!
 //! Operators can poke a running simulator with `curl` through the fault endpoint described in
 //! [`faults`].
 
+pub mod bridgx;
 pub mod faults;
 pub mod tencent;
 
 use std::fmt;
 
+pub use bridgx::{BridgxSim, BridgxSimConfig};
 pub use faults::{FaultKind, Faults};
 pub use tencent::{DEMO_CREDENTIALS, TencentSim, TencentSimConfig, run_tencent};
 

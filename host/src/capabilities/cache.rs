@@ -3,6 +3,9 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
 
 use super::HostState;
 use crate::bindings::cache::{self, CacheError};
@@ -21,6 +24,8 @@ type Partition = HashMap<String, Entry>;
 #[derive(Default)]
 pub struct PluginCache {
     partitions: Mutex<HashMap<(String, String), Partition>>,
+    /// Woken on every store and delete, for `wait`.
+    changed: Notify,
 }
 
 impl PluginCache {
@@ -44,8 +49,42 @@ impl PluginCache {
         value: Vec<u8>,
         ttl_ms: u64,
         now_ms: u64,
-        (max_entries, max_value_bytes): (u32, usize),
+        limits: (u32, usize),
     ) -> Result<(), CacheError> {
+        self.insert(
+            (plugin, tenant),
+            key,
+            value,
+            (ttl_ms, now_ms),
+            limits,
+            false,
+        )
+        .map(|_| ())
+    }
+
+    /// Like [`Self::set`], but stores nothing when `key` holds a live value; `Ok(true)` if it
+    /// stored.
+    pub fn add(
+        &self,
+        (plugin, tenant): (&str, &str),
+        key: String,
+        value: Vec<u8>,
+        ttl_ms: u64,
+        now_ms: u64,
+        limits: (u32, usize),
+    ) -> Result<bool, CacheError> {
+        self.insert((plugin, tenant), key, value, (ttl_ms, now_ms), limits, true)
+    }
+
+    fn insert(
+        &self,
+        (plugin, tenant): (&str, &str),
+        key: String,
+        value: Vec<u8>,
+        (ttl_ms, now_ms): (u64, u64),
+        (max_entries, max_value_bytes): (u32, usize),
+        only_if_absent: bool,
+    ) -> Result<bool, CacheError> {
         if value.len() > max_value_bytes {
             return Err(CacheError::TooLarge(max_value_bytes as u64));
         }
@@ -53,6 +92,13 @@ impl PluginCache {
         let partition = partitions
             .entry((plugin.to_owned(), tenant.to_owned()))
             .or_default();
+        if only_if_absent
+            && partition
+                .get(&key)
+                .is_some_and(|e| e.expires_at_ms > now_ms)
+        {
+            return Ok(false);
+        }
         if !partition.contains_key(&key) && partition.len() >= max_entries as usize {
             partition.retain(|_, entry| entry.expires_at_ms > now_ms);
             if partition.len() >= max_entries as usize {
@@ -66,7 +112,9 @@ impl PluginCache {
                 expires_at_ms: now_ms.saturating_add(ttl_ms),
             },
         );
-        Ok(())
+        drop(partitions);
+        self.changed.notify_waiters();
+        Ok(true)
     }
 
     /// Removes `key`.
@@ -75,6 +123,28 @@ impl PluginCache {
         if let Some(partition) = partitions.get_mut(&(plugin.to_owned(), tenant.to_owned())) {
             partition.remove(key);
         }
+        drop(partitions);
+        self.changed.notify_waiters();
+    }
+
+    /// The live value under `key`; if there is none, waits up to `timeout` for the next store
+    /// or delete anywhere in the cache and looks once more.
+    pub async fn wait(
+        &self,
+        (plugin, tenant): (&str, &str),
+        key: &str,
+        timeout: Duration,
+        now_ms: impl Fn() -> u64,
+    ) -> Option<Vec<u8>> {
+        // Registered before the look, so a store between the look and the wait is not missed.
+        let changed = self.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        if let Some(value) = self.get(plugin, tenant, key, now_ms()) {
+            return Some(value);
+        }
+        let _ = tokio::time::timeout(timeout, changed).await;
+        self.get(plugin, tenant, key, now_ms())
     }
 }
 
@@ -105,6 +175,43 @@ impl cache::Host for HostState {
         ))
     }
 
+    async fn add(
+        &mut self,
+        key: String,
+        value: Vec<u8>,
+        ttl_ms: u64,
+    ) -> wasmtime::Result<Result<bool, CacheError>> {
+        let now = self.services.clock.now_ms();
+        let limits = &self.services.limits;
+        Ok(self.services.cache.add(
+            (&self.plugin.name, &self.request.tenant),
+            key,
+            value,
+            ttl_ms,
+            now,
+            (limits.cache_entries, limits.cache_value_bytes),
+        ))
+    }
+
+    async fn wait(&mut self, key: String, timeout_ms: u32) -> wasmtime::Result<Option<Vec<u8>>> {
+        let services = self.services.clone();
+        let timeout =
+            Duration::from_millis(u64::from(timeout_ms)).min(services.limits.upstream_timeout());
+        let started = Instant::now();
+        let clock = services.clock.clone();
+        let value = services
+            .cache
+            .wait(
+                (&self.plugin.name, &self.request.tenant),
+                &key,
+                timeout,
+                || clock.now_ms(),
+            )
+            .await;
+        self.charge_host_time(started);
+        Ok(value)
+    }
+
     async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
         self.services
             .cache
@@ -131,6 +238,44 @@ mod tests {
         assert_eq!(cache.get("q", "t1", "k", 1_000), None, "other plugin");
         cache.delete("p", "t1", "k");
         assert_eq!(cache.get("p", "t1", "k", 1_000), None, "deleted");
+    }
+
+    #[test]
+    fn add_stores_only_when_no_live_value_is_there() {
+        let cache = PluginCache::default();
+        let add = |now| cache.add(("p", "t"), "lock".into(), b"1".to_vec(), 100, now, LIMITS);
+        assert!(add(0).unwrap());
+        assert!(!add(50).unwrap(), "held");
+        assert!(add(100).unwrap(), "expired locks are free");
+        cache.delete("p", "t", "lock");
+        assert!(add(100).unwrap(), "deleted locks are free");
+    }
+
+    #[tokio::test]
+    async fn wait_returns_a_value_stored_meanwhile_or_none_after_the_timeout() {
+        let cache = std::sync::Arc::new(PluginCache::default());
+        let none = cache
+            .wait(("p", "t"), "k", Duration::from_millis(20), || 0)
+            .await;
+        assert_eq!(none, None);
+        let waiter = {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                cache
+                    .wait(("p", "t"), "k", Duration::from_secs(30), || 0)
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        cache
+            .set(("p", "t"), "k".into(), b"v".to_vec(), 100, 0, LIMITS)
+            .unwrap();
+        let started = Instant::now();
+        assert_eq!(waiter.await.unwrap(), Some(b"v".to_vec()));
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "woken, not timed out"
+        );
     }
 
     #[test]

@@ -77,6 +77,16 @@ impl credentials::Host for HostState {
             }
         };
         self.request.redactor.add(secret.expose());
+        // The operator registered this server for the tenant: this request may reach it.
+        if let Some(host) = account
+            .endpoint
+            .as_deref()
+            .and_then(|e| url::Url::parse(e).ok())
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+            && !self.request.account_hosts.contains(&host)
+        {
+            self.request.account_hosts.push(host);
+        }
         let key_id = account
             .secret_id
             .clone()

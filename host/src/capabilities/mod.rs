@@ -73,6 +73,9 @@ pub struct RequestState {
     pub started: Instant,
     /// Time spent waiting in host calls (upstream I/O, sleeps): not guest CPU time.
     pub host_time: Duration,
+    /// Hosts of the `endpoint`s of stored accounts this request looked up: `signed-http` may
+    /// reach them although no manifest declares them (the operator registered them).
+    pub account_hosts: Vec<String>,
 }
 
 impl RequestState {
@@ -88,6 +91,7 @@ impl RequestState {
             host_calls: 0,
             started: Instant::now(),
             host_time: Duration::ZERO,
+            account_hosts: Vec::new(),
         }
     }
 

@@ -22,3 +22,16 @@ pub fn set(key: &str, value: &[u8], ttl_ms: u64) -> Result<(), CacheError> {
 pub fn delete(key: &str) {
     crate::bindings::cloud_broker::plugin::cache::delete(key)
 }
+
+/// Stores `value` under `key` only if no live value is there; `Ok(true)` if it stored it. Use
+/// it as a lock around work one request should do for all (a login), with a TTL that frees the
+/// lock if its holder dies; delete the key when done.
+pub fn add(key: &str, value: &[u8], ttl_ms: u64) -> Result<bool, CacheError> {
+    crate::bindings::cloud_broker::plugin::cache::add(key, value, ttl_ms)
+}
+
+/// The value under `key`, or, if there is none, the value after the next store or delete of
+/// this plugin and tenant, waiting at most `timeout_ms` of real time.
+pub fn wait(key: &str, timeout_ms: u32) -> Option<Vec<u8>> {
+    crate::bindings::cloud_broker::plugin::cache::wait(key, timeout_ms)
+}

@@ -59,13 +59,14 @@ pub use bindings::cloud_broker::plugin::credentials::{
 };
 pub use bindings::cloud_broker::plugin::logging::{Field as LogField, Level as LogLevel};
 pub use bindings::cloud_broker::plugin::signed_http::{
-    HttpError, IncomingResponse, OutgoingRequest, Signing, Tc3,
+    HttpError, IncomingResponse, JsonLogin, OutgoingRequest, Signing, Tc3,
 };
 pub use bindings::cloud_broker::plugin::types::{Header, Method};
 pub use bindings::exports::cloud_broker::plugin::handler::{
     Manifest, Operation, Request, Response,
 };
 pub use envelope::ErrorMessage;
+pub use envelope::bridgx::BRIDGX_ERROR_TEMPLATE;
 pub use envelope::tencent::TENCENT_ERROR_TEMPLATE;
 pub use envelope::wecube::{self, WECUBE_ERROR_TEMPLATE};
 pub use params::{ParamsError, ProviderParams, TencentParams};

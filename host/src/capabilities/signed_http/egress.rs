@@ -1,7 +1,9 @@
 //! Where a plugin may send requests: two layers, as in Spin.
 //!
 //! 1. By name: the URL's host must match a host the manifest declared (`vpc.tencentcloudapi.com`
-//!    or a `*.aliyuncs.com` pattern). The operator may map a declared host to another base URL
+//!    or a `*.aliyuncs.com` pattern), or the host of the `endpoint` of a stored account the
+//!    request looked up (a per-tenant server such as BridgX, registered by the operator; a
+//!    plugin cannot name such a host itself, and it still passes the address check below). The operator may map a declared host to another base URL
 //!    (a private endpoint, a simulator); mapped destinations are trusted.
 //! 2. By address: an unmapped destination must not resolve to a loopback, link-local (cloud
 //!    metadata at 169.254.169.254), unspecified, multicast or broadcast address. This check
@@ -97,8 +99,9 @@ impl Egress {
         Self { declared, map }
     }
 
-    /// Checks `url` against the policy and applies the mapping.
-    pub fn route(&self, url: &Url) -> Result<Destination, String> {
+    /// Checks `url` against the policy and applies the mapping. `account_hosts` are the exact
+    /// hosts of the stored accounts' endpoints the request looked up; they count as declared.
+    pub fn route(&self, url: &Url, account_hosts: &[String]) -> Result<Destination, String> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!(
                 "scheme `{}` is not allowed (use https)",
@@ -109,9 +112,10 @@ impl Egress {
             .host_str()
             .ok_or_else(|| format!("URL `{url}` has no host"))?
             .to_ascii_lowercase();
-        if !self.declared.iter().any(|p| p.matches(&host)) {
+        if !self.declared.iter().any(|p| p.matches(&host)) && !account_hosts.contains(&host) {
             return Err(format!(
-                "host `{host}` is not declared in the plugin's manifest (upstream-hosts)"
+                "host `{host}` is not declared in the plugin's manifest (upstream-hosts) nor the \
+                 endpoint of an account this request looked up"
             ));
         }
         let Some(base) = self.map.lookup(&host) else {
@@ -177,13 +181,31 @@ mod tests {
     fn undeclared_hosts_are_denied() {
         let e = egress(&["vpc.tencentcloudapi.com"], &[]);
         let err = e
-            .route(&Url::parse("https://evil.example.com/").unwrap())
+            .route(&Url::parse("https://evil.example.com/").unwrap(), &[])
             .unwrap_err();
         assert!(err.contains("evil.example.com"), "{err}");
         assert!(
-            e.route(&Url::parse("https://vpc.tencentcloudapi.com/").unwrap())
-                .is_ok()
+            e.route(
+                &Url::parse("https://vpc.tencentcloudapi.com/").unwrap(),
+                &[]
+            )
+            .is_ok()
         );
+    }
+
+    #[test]
+    fn an_account_endpoint_host_is_allowed_and_still_address_checked() {
+        let e = egress(&[], &[("bridgx.demo", "http://127.0.0.1:9090/")]);
+        let hosts = vec!["bridgx.demo".to_string(), "127.0.0.1".to_string()];
+        let url = Url::parse("http://bridgx.demo/api/v1/x").unwrap();
+        assert!(e.route(&url, &[]).is_err(), "not without the lookup");
+        let d = e.route(&url, &hosts).unwrap();
+        assert_eq!(d.url.as_str(), "http://127.0.0.1:9090/api/v1/x");
+        let loopback = Url::parse("http://127.0.0.1:22/").unwrap();
+        let err = e.route(&loopback, &hosts).unwrap_err();
+        assert!(err.contains("loopback"), "{err}");
+        let other = Url::parse("http://other.example/").unwrap();
+        assert!(e.route(&other, &hosts).is_err());
     }
 
     #[test]
@@ -202,7 +224,10 @@ mod tests {
             &[("*.tencentcloudapi.com", "http://127.0.0.1:9000/base/")],
         );
         let d = e
-            .route(&Url::parse("https://vpc.tencentcloudapi.com/x?a=1").unwrap())
+            .route(
+                &Url::parse("https://vpc.tencentcloudapi.com/x?a=1").unwrap(),
+                &[],
+            )
             .unwrap();
         assert!(d.mapped);
         assert_eq!(d.url.as_str(), "http://127.0.0.1:9000/base/x?a=1");
@@ -215,7 +240,7 @@ mod tests {
             "http://169.254.169.254/latest/meta-data",
             "http://127.0.0.1:22/",
         ] {
-            assert!(e.route(&Url::parse(url).unwrap()).is_err(), "{url}");
+            assert!(e.route(&Url::parse(url).unwrap(), &[]).is_err(), "{url}");
         }
         assert!(forbidden_address("::ffff:127.0.0.1".parse().unwrap()).is_some());
         assert!(forbidden_address("10.0.0.1".parse().unwrap()).is_none());

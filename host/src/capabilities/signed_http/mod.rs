@@ -138,7 +138,11 @@ impl HostState {
         if !request.query.is_empty() {
             url.query_pairs_mut().extend_pairs(request.query.drain(..));
         }
-        let dest = self.plugin.egress.route(&url).map_err(HttpError::Denied)?;
+        let dest = self
+            .plugin
+            .egress
+            .route(&url, &self.request.account_hosts)
+            .map_err(HttpError::Denied)?;
         for header in &request.headers {
             let name = header.name.to_ascii_lowercase();
             if matches!(name.as_str(), "host" | "authorization" | "content-length")

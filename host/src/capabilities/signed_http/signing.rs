@@ -5,7 +5,7 @@ use time::macros::format_description;
 use url::Url;
 
 use super::sign::{aliyun_rpc, cds, tc3};
-use crate::bindings::signed_http::{Signing, Tc3};
+use crate::bindings::signed_http::{JsonLogin, Signing, Tc3};
 use crate::capabilities::credentials::CredentialEntry;
 
 /// A request ready to be signed: the destination URL and the headers and body to send.
@@ -69,7 +69,38 @@ pub fn apply(
         Signing::Tc3(params) => sign_tc3(params, needs_credential()?, req, now),
         Signing::AliyunRpc => sign_rpc(needs_credential()?, req, now, nonce, aliyun_rpc::sign),
         Signing::Cds => sign_rpc(needs_credential()?, req, now, nonce, cds::sign),
+        Signing::JsonLogin(fields) => json_login(fields, needs_credential()?, req),
     }
+}
+
+/// Writes the credential's id and secret into the JSON object body as the named fields.
+fn json_login(
+    fields: &JsonLogin,
+    cred: &CredentialEntry,
+    req: &mut Prepared,
+) -> Result<(), String> {
+    if fields.user_field.is_empty() || fields.password_field.is_empty() {
+        return Err("json-login needs non-empty field names".into());
+    }
+    let mut body = if req.body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::Map::new()
+    } else {
+        match serde_json::from_slice(&req.body) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => return Err("json-login needs a JSON object body (or an empty one)".into()),
+        }
+    };
+    body.insert(fields.user_field.clone(), cred.id.clone().into());
+    body.insert(
+        fields.password_field.clone(),
+        cred.secret.expose().to_string().into(),
+    );
+    req.body = serde_json::Value::Object(body).to_string().into_bytes();
+    req.headers
+        .retain(|(name, _)| !name.eq_ignore_ascii_case("content-type"));
+    req.headers
+        .push(("content-type".into(), "application/json".into()));
+    Ok(())
 }
 
 fn sign_tc3(
@@ -237,6 +268,43 @@ mod tests {
         let mut req = prepared("https://x/", "GET");
         assert!(apply(&Signing::Bearer, None, &mut req, 0, "n").is_err());
         assert!(apply(&Signing::None, None, &mut req, 0, "n").is_ok());
+    }
+
+    fn login() -> Signing {
+        Signing::JsonLogin(JsonLogin {
+            user_field: "username".into(),
+            password_field: "password".into(),
+        })
+    }
+
+    #[test]
+    fn json_login_writes_id_and_secret_into_the_body() {
+        let mut req = prepared("https://x/user/login", "POST");
+        req.body = br#"{"username":"spoofed","keep":1}"#.to_vec();
+        req.headers
+            .push(("Content-Type".into(), "text/plain".into()));
+        apply(&login(), Some(&cred()), &mut req, 0, "n").unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"username": "testid", "password": "testsecret", "keep": 1})
+        );
+        assert_eq!(req.header("content-type"), Some("application/json"));
+        assert_eq!(req.headers.len(), 1, "one content-type only");
+    }
+
+    #[test]
+    fn json_login_accepts_an_empty_body_and_refuses_a_non_object() {
+        let mut req = prepared("https://x/", "POST");
+        req.body.clear();
+        apply(&login(), Some(&cred()), &mut req, 0, "n").unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+        assert_eq!(body["password"], "testsecret");
+        let mut req = prepared("https://x/", "POST");
+        req.body = b"[1]".to_vec();
+        let err = apply(&login(), Some(&cred()), &mut req, 0, "n").unwrap_err();
+        assert!(err.contains("JSON object"), "{err}");
+        assert!(apply(&login(), None, &mut prepared("https://x/", "POST"), 0, "n").is_err());
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub struct Setup {
     pub clock: Option<Arc<VirtualClock>>,
     /// The operator's plugin settings (`[plugin_settings.<plugin>]`).
     pub plugin_settings: BTreeMap<String, BTreeMap<String, SettingValue>>,
+    /// The operator's upstream mapping (host → base URL), besides the simulators'.
+    pub upstreams: BTreeMap<String, String>,
 }
 
 impl Default for Setup {
@@ -65,6 +67,7 @@ impl Default for Setup {
             secrets_key_file: None,
             clock: None,
             plugin_settings: BTreeMap::new(),
+            upstreams: BTreeMap::new(),
         }
     }
 }
@@ -93,6 +96,7 @@ impl TestBroker {
             secrets_key_file: setup.secrets_key_file,
             limits: setup.limits,
             plugin_settings: setup.plugin_settings,
+            upstreams: setup.upstreams,
             ..Config::default()
         };
         let broker = match setup.clock {
@@ -209,6 +213,11 @@ impl TestBroker {
             .expect("broker answers");
         let status = response.status().as_u16();
         (status, response.json().await.expect("JSON answer"))
+    }
+
+    /// The BridgX simulator behind this broker.
+    pub fn bridgx(&self) -> &broker_sim::BridgxSim {
+        &self.broker.simulators().expect("simulators are on").bridgx
     }
 
     /// The Tencent simulator behind this broker.
