@@ -16,6 +16,23 @@ wasmtime::component::bindgen!({
     },
 });
 
+/// The version of the WIT package `cloud-broker:plugin` this broker implements (`wit/world.wit`).
+pub const WIT_PACKAGE_VERSION: &str = "0.1.0";
+
+/// Whether a plugin built against WIT package version `theirs` can run here: semver-compatible
+/// with [`WIT_PACKAGE_VERSION`] (same major version; for `0.x`, same minor version).
+pub fn wit_version_compatible(theirs: &str) -> bool {
+    let parts = |v: &str| -> Option<(u64, u64)> {
+        let mut it = v.split(['.', '-', '+']);
+        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+    };
+    match (parts(theirs), parts(WIT_PACKAGE_VERSION)) {
+        (Some((0, minor)), Some((0, ours))) => minor == ours,
+        (Some((major, _)), Some((ours, _))) => major == ours,
+        _ => false,
+    }
+}
+
 pub use cloud_broker::plugin::{cache, clock, config, credentials, logging, signed_http, types};
 pub use exports::cloud_broker::plugin::handler;
 
@@ -31,5 +48,30 @@ impl types::Method {
             Self::Delete => "DELETE",
             Self::Options => "OPTIONS",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_constant_matches_the_wit_package() {
+        let world = include_str!("../../wit/world.wit");
+        assert!(
+            world.contains(&format!(
+                "package cloud-broker:plugin@{WIT_PACKAGE_VERSION};"
+            )),
+            "update WIT_PACKAGE_VERSION"
+        );
+    }
+
+    #[test]
+    fn compatible_versions_follow_semver() {
+        assert!(wit_version_compatible("0.1.0"));
+        assert!(wit_version_compatible("0.1.7"));
+        assert!(!wit_version_compatible("0.2.0"));
+        assert!(!wit_version_compatible("1.1.0"));
+        assert!(!wit_version_compatible("garbage"));
     }
 }

@@ -128,6 +128,10 @@ pub struct Limits {
     pub cache_entries: u32,
     /// Largest value a plugin may store in its `cache`, in bytes.
     pub cache_value_bytes: usize,
+    /// Longest a component may take to compile (at start or on upload), in seconds.
+    pub compile_secs: u64,
+    /// Largest component an admin may upload (`PUT /admin/plugins/{name}`), in bytes.
+    pub plugin_upload_bytes: usize,
 }
 
 impl Default for Limits {
@@ -148,11 +152,18 @@ impl Default for Limits {
             auth_cache_secs: 5,
             cache_entries: 256,
             cache_value_bytes: 64 << 10,
+            compile_secs: 120,
+            plugin_upload_bytes: 64 << 20,
         }
     }
 }
 
 impl Limits {
+    /// The compile limit as a duration.
+    pub fn compile(&self) -> Duration {
+        Duration::from_secs(self.compile_secs)
+    }
+
     /// The CPU limit as a duration.
     pub fn cpu(&self) -> Duration {
         Duration::from_millis(self.cpu_ms)
@@ -248,6 +259,7 @@ impl Config {
             ("limits.wall_secs", l.wall_secs),
             ("limits.max_instances", u64::from(l.max_instances)),
             ("limits.upstream_timeout_secs", l.upstream_timeout_secs),
+            ("limits.compile_secs", l.compile_secs),
         ] {
             if value == 0 {
                 bail!("{name} must be greater than 0");

@@ -138,6 +138,8 @@ impl Broker {
         let app = server::app(server::AppState {
             runtime: runtime.clone(),
             body_limit: config.limits.body_bytes,
+            plugin_dir: config.plugin_dir.clone(),
+            upload_limit: config.limits.plugin_upload_bytes,
             store: store.clone(),
             auth: Arc::new(server::auth::Authenticator::new(
                 store.clone(),

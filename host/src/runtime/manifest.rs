@@ -63,8 +63,11 @@ impl Manifest {
                 m.name
             ));
         }
-        if m.version.trim().is_empty() {
-            return Err("version is empty".into());
+        if !is_semver(&m.version) {
+            return Err(format!(
+                "version `{}` is not a semantic version (MAJOR.MINOR.PATCH, e.g. `1.4.2`)",
+                m.version
+            ));
         }
         if m.route_prefixes.is_empty() {
             return Err("route-prefixes is empty: the plugin would never be called".into());
@@ -169,6 +172,17 @@ impl Manifest {
     }
 }
 
+/// `MAJOR.MINOR.PATCH`, optionally followed by `-pre` and/or `+build` (SemVer 2.0).
+fn is_semver(version: &str) -> bool {
+    let (core, suffix) = match version.find(['-', '+']) {
+        Some(at) => (&version[..at], Some(&version[at + 1..])),
+        None => (version, None),
+    };
+    let numeric = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3 && parts.iter().all(|p| numeric(p)) && suffix.is_none_or(|s| !s.is_empty())
+}
+
 /// Plugin and setting names: 1-64 lower-case letters, digits or `-`, starting with a letter.
 fn is_kebab_name(name: &str) -> bool {
     !name.is_empty()
@@ -224,6 +238,8 @@ mod tests {
             (|m| m.route_prefixes = vec!["/admin/".into()], "overlaps"),
             (|m| m.route_prefixes = vec!["/v1/".into()], "overlaps"),
             (|m| m.route_prefixes.clear(), "empty"),
+            (|m| m.version = "1.2".into(), "not a semantic version"),
+            (|m| m.version = "one".into(), "not a semantic version"),
             (
                 |m| m.upstream_hosts = vec!["not a host".into()],
                 "not a host name",

@@ -47,6 +47,30 @@ pub struct LoadedPlugin {
     env: Arc<PluginEnv>,
 }
 
+/// One version of a plugin this broker has loaded (`GET /admin/plugins`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VersionRecord {
+    /// The manifest's version.
+    pub version: String,
+    /// SHA-256 of the component bytes.
+    pub sha256: String,
+    /// Where it came from (a file path, or `upload`).
+    pub source: String,
+    /// When it was loaded (RFC 3339, UTC).
+    pub loaded_at: String,
+    /// Whether it is the version serving now.
+    pub active: bool,
+}
+
+/// Whether [`Runtime::install`] may replace a loaded plugin of the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Install {
+    /// Refuse when the name is taken (loading a directory).
+    New,
+    /// Replace the plugin of the same name; requests in flight finish on the old one.
+    Replace,
+}
+
 /// Why a call produced no plugin response.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
@@ -107,6 +131,10 @@ pub struct Runtime {
     services: Arc<Services>,
     upstreams: Arc<UpstreamMap>,
     metrics: Metrics,
+    /// Every version loaded, by plugin name, oldest first.
+    history: std::sync::Mutex<BTreeMap<String, Vec<VersionRecord>>>,
+    /// One compilation at a time: an upload must not take every core from the requests.
+    compiles: Semaphore,
     /// The operator's plugin settings, by plugin name.
     settings: BTreeMap<String, BTreeMap<String, String>>,
     cache: ComponentCache,
@@ -135,6 +163,8 @@ impl Runtime {
             services: Arc::new(services),
             upstreams: Arc::new(upstreams),
             metrics: Metrics::default(),
+            history: Default::default(),
+            compiles: Semaphore::new(1),
             settings,
             cache: ComponentCache::new(cache_dir)?,
             registry: RwLock::new(Arc::new(Registry::default())),
@@ -176,27 +206,33 @@ impl Runtime {
     /// Loads one component file and adds it to the registry.
     pub async fn load_file(&self, file: &Path) -> anyhow::Result<Arc<LoadedPlugin>> {
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-        let source = file.display().to_string();
-        let plugin = Arc::new(self.prepare(&bytes, source).await?);
-        let mut guard = self.registry.write().expect("registry lock");
-        let mut next = Registry::default();
-        for existing in guard.plugins() {
-            next.add(existing.clone()).map_err(anyhow::Error::msg)?;
-        }
-        next.add(plugin.clone()).map_err(anyhow::Error::msg)?;
-        *guard = Arc::new(next);
+        let plugin = self.prepare(&bytes, file.display().to_string()).await?;
+        let plugin = Arc::new(plugin);
+        self.install(plugin.clone(), Install::New)
+            .map_err(anyhow::Error::msg)?;
         Ok(plugin)
     }
 
-    /// Compiles (or loads from cache), type-checks and introspects a component.
-    async fn prepare(&self, bytes: &[u8], source: String) -> anyhow::Result<LoadedPlugin> {
+    /// Compiles (or loads from cache), type-checks and introspects a component without adding
+    /// it to the registry: the first half of an upload.
+    pub async fn prepare(&self, bytes: &[u8], source: String) -> anyhow::Result<LoadedPlugin> {
         let started = Instant::now();
         let sha256 = ComponentCache::content_hash(bytes);
         let (component, origin) = {
+            let _permit = self.compiles.acquire().await?;
             let (engine, cache, bytes) = (self.engine.clone(), self.cache.clone(), bytes.to_vec());
-            tokio::task::spawn_blocking(move || cache.load(&engine, &bytes))
-                .await?
-                .with_context(|| format!("{source} is not a valid WebAssembly component"))?
+            let limit = self.services.limits.compile();
+            // Off the async workers, and bounded: Cranelift cannot be interrupted, so a compile
+            // that overruns finishes in the background and its result is dropped.
+            let compile = tokio::task::spawn_blocking(move || cache.load(&engine, &bytes));
+            match tokio::time::timeout(limit, compile).await {
+                Ok(joined) => joined?
+                    .with_context(|| format!("{source} is not a valid WebAssembly component"))?,
+                Err(_) => anyhow::bail!(
+                    "{source}: compiling took longer than the limit of {} s (limits.compile_secs)",
+                    limit.as_secs()
+                ),
+            }
         };
         let pre = self.pre_instantiate(&component, &source)?;
 
@@ -258,6 +294,75 @@ impl Runtime {
         })
     }
 
+    /// Makes `plugin` serve: a new registry snapshot with it (and, for [`Install::Replace`],
+    /// without the plugin of the same name) is swapped in at once. Requests in flight keep the
+    /// snapshot they started with, so they finish on the old version. Returns the plugin it
+    /// replaced. Refused (nothing changes) when the name is taken and `mode` is
+    /// [`Install::New`], or a route prefix collides with another plugin.
+    pub fn install(
+        &self,
+        plugin: Arc<LoadedPlugin>,
+        mode: Install,
+    ) -> Result<Option<Arc<LoadedPlugin>>, String> {
+        let name = plugin.manifest.name.clone();
+        let mut guard = self.registry.write().expect("registry lock");
+        let mut next = Registry::default();
+        let mut replaced = None;
+        for existing in guard.plugins() {
+            if mode == Install::Replace && existing.manifest.name == name {
+                replaced = Some(existing.clone());
+                continue;
+            }
+            next.add(existing.clone())?;
+        }
+        next.add(plugin.clone())?;
+        *guard = Arc::new(next);
+        drop(guard);
+        let mut history = self.history.lock().expect("history lock");
+        let versions = history.entry(name).or_default();
+        for old in versions.iter_mut() {
+            old.active = false;
+        }
+        versions.push(VersionRecord {
+            version: plugin.manifest.version.clone(),
+            sha256: plugin.sha256.clone(),
+            source: plugin.source.clone(),
+            loaded_at: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            active: true,
+        });
+        Ok(replaced)
+    }
+
+    /// Stops serving the plugin `name` (requests in flight finish); returns it, if it was loaded.
+    pub fn remove(&self, name: &str) -> Option<Arc<LoadedPlugin>> {
+        let mut guard = self.registry.write().expect("registry lock");
+        let removed = guard
+            .plugins()
+            .iter()
+            .find(|p| p.manifest.name == name)
+            .cloned()?;
+        let mut next = Registry::default();
+        for existing in guard.plugins().iter().filter(|p| p.manifest.name != name) {
+            next.add(existing.clone())
+                .expect("a subset of a valid registry is valid");
+        }
+        *guard = Arc::new(next);
+        drop(guard);
+        if let Some(versions) = self.history.lock().expect("history lock").get_mut(name) {
+            for old in versions.iter_mut() {
+                old.active = false;
+            }
+        }
+        Some(removed)
+    }
+
+    /// Every version loaded since start, by plugin name, oldest first.
+    pub fn versions(&self) -> BTreeMap<String, Vec<VersionRecord>> {
+        self.history.lock().expect("history lock").clone()
+    }
+
     /// Resolves the component's imports against the linker and checks its exports: this is
     /// where a component that does not implement the `provider` world is refused.
     fn pre_instantiate(
@@ -271,6 +376,26 @@ impl Runtime {
                 env!("CARGO_PKG_VERSION")
             )
         };
+        // A plugin built against another version of the WIT package gets that said plainly,
+        // instead of a list of unresolved imports.
+        let ty = component.component_type();
+        let names: Vec<String> = ty
+            .imports(&self.engine)
+            .map(|(name, _)| name.to_owned())
+            .chain(ty.exports(&self.engine).map(|(name, _)| name.to_owned()))
+            .collect();
+        if let Some(theirs) = names
+            .iter()
+            .filter_map(|n| n.strip_prefix("cloud-broker:plugin/")?.split_once('@'))
+            .map(|(_, version)| version)
+            .find(|version| !crate::bindings::wit_version_compatible(version))
+        {
+            anyhow::bail!(
+                "{source} was built against cloud-broker:plugin@{theirs}; this broker implements \
+                 @{ours}, which is not compatible (rebuild the plugin against {ours})",
+                ours = crate::bindings::WIT_PACKAGE_VERSION
+            );
+        }
         let pre = self
             .linker
             .instantiate_pre(component)

@@ -44,6 +44,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/admin/audit", get(audit))
         // Operators' data, so behind the admin key (Prometheus sends it as a bearer token).
         .route("/metrics", get(metrics))
+        .merge(super::plugins_admin::routes())
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }
 

@@ -7,6 +7,7 @@ mod admin;
 pub mod auth;
 mod dispatch;
 pub mod error;
+mod plugins_admin;
 
 pub use dispatch::ACT_AS_TENANT;
 
@@ -29,6 +30,10 @@ pub struct AppState {
     pub runtime: Arc<Runtime>,
     /// Largest request body accepted.
     pub body_limit: usize,
+    /// Where plugin components live: uploads are written here so a restart keeps them.
+    pub plugin_dir: std::path::PathBuf,
+    /// Largest component an admin may upload.
+    pub upload_limit: usize,
     /// Tenants, keys, accounts, policies, audit.
     pub store: broker_store::Store,
     /// API key verification.

@@ -37,6 +37,13 @@ pub struct Built {
 /// lock file). Panics with an actionable message when the build fails, since a build script has
 /// no better way to report.
 pub fn build_components(packages: &[&str]) -> Vec<Built> {
+    build_components_in(packages, None)
+}
+
+/// Like [`build_components`], in the sub-directory `isolated` of the shared target directory
+/// when given. A package that another one also builds as a dependency with other features
+/// needs this: both builds would write its component to the same file.
+pub fn build_components_in(packages: &[&str], isolated: Option<&str>) -> Vec<Built> {
     let root = workspace_root();
     for watched in [
         "wit",
@@ -60,6 +67,10 @@ pub fn build_components(packages: &[&str]) -> Vec<Built> {
                 .unwrap_or_else(|| root.join("target"))
                 .join("wasm-plugins")
         });
+    let target_dir = match isolated {
+        Some(sub) => target_dir.join(sub),
+        None => target_dir,
+    };
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)

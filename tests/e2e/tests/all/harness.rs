@@ -13,6 +13,8 @@ use tracing_subscriber::EnvFilter;
 
 /// The hostile test plugin (built by `build.rs`).
 pub const HOSTILE: &str = env!("FIXTURE_HOSTILE");
+/// The hostile fixture again, as version 2.0.0 (for replacing a plugin live).
+pub const HOSTILE_V2: &str = env!("FIXTURE_HOSTILE_V2");
 
 /// Path of a provider plugin built with the broker.
 pub fn provider(name: &str) -> PathBuf {
@@ -148,6 +150,11 @@ impl TestBroker {
                 .unwrap_or_else(|e| panic!("answer to {path} is not JSON ({e}): {text}"))
         };
         (status, headers, json)
+    }
+
+    /// The broker's plugin directory.
+    pub fn plugin_dir(&self) -> &Path {
+        self._plugin_dir.path()
     }
 
     /// The broker's data directory.

@@ -6,6 +6,7 @@ mod bridgx_errors;
 mod broker_api;
 mod cache;
 mod harness;
+mod lifecycle;
 mod metrics;
 mod postgres;
 mod qcloud;

@@ -18,6 +18,9 @@
 //!   every request gets a fresh instance whose memory was really reset.
 //! - `cache`: `{"op":"get"|"set"|"delete","key","value","ttl_ms"}` on the host's cache; answers
 //!   `{"value"}` (null on a miss), `{"stored":true}` or the `cache-error`.
+//! - `version`: the plugin's manifest version (`hostile-v2` wraps this plugin as `2.0.0`).
+//! - `slow`: sleeps `{"ms"}` of clock time, then answers the version (a request in flight while
+//!   the plugin is replaced or removed).
 //! - `cache-flood`: stores `{"count"}` distinct keys until the host refuses one; answers how
 //!   many were stored and the refusal.
 
@@ -46,6 +49,8 @@ pub const ROUTES: &[&str] = &[
     "lookup",
     "cache",
     "cache-flood",
+    "version",
+    "slow",
 ];
 
 /// Requests served by this instance (see the `count` route).
@@ -56,57 +61,79 @@ pub struct Hostile;
 
 impl Plugin for Hostile {
     fn manifest() -> Manifest {
-        Manifest {
-            name: "hostile".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            route_prefixes: vec![ROUTE_PREFIX.to_owned()],
-            operations: ROUTES
-                .iter()
-                .map(|name| Operation {
-                    method: Method::Post,
-                    path: format!("{ROUTE_PREFIX}{name}"),
-                    summary: format!("Misbehaves on purpose: {name}."),
-                })
-                .collect(),
-            upstream_hosts: vec!["vpc.tencentcloudapi.com".to_owned()],
-            error_template: ERROR_TEMPLATE.to_owned(),
-            settings: vec![],
-        }
+        manifest_as(env!("CARGO_PKG_VERSION"))
     }
 
     fn handle(request: Request) -> Response {
-        let route = request.path.strip_prefix(ROUTE_PREFIX).unwrap_or_default();
-        match route {
-            "noop" => Response {
-                status: 200,
-                headers: Vec::new(),
-                body: b"{}".to_vec(),
-            },
-            "echo" => echo(&request),
-            "trap" => panic!("hostile plugin traps on purpose"),
-            "spin" => spin(),
-            "sleep-loop" => loop {
-                broker_sdk::clock::sleep_ms(10);
-            },
-            "log-secret" => log_secret(&request.body),
-            "egress" => egress(&request.body),
-            "alloc" => alloc(),
-            "recurse" => {
-                let depth = recurse(std::hint::black_box(1));
-                json_response(200, &json!({ "depth": depth }))
-            }
-            "lookup" => lookup(&request.body),
-            "cache" => cache(&request.body),
-            "cache-flood" => cache_flood(&request.body),
-            "count" => {
-                let calls = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                json_response(200, &json!({ "calls": calls }))
-            }
-            _ => failure(404, &format!("unknown route {}", request.path)),
-        }
+        handle_as(request, env!("CARGO_PKG_VERSION"))
     }
 }
 
+/// The manifest, claiming `version` (so a wrapper can ship the same plugin as another version).
+pub fn manifest_as(version: &str) -> Manifest {
+    Manifest {
+        name: "hostile".to_owned(),
+        version: version.to_owned(),
+        route_prefixes: vec![ROUTE_PREFIX.to_owned()],
+        operations: ROUTES
+            .iter()
+            .map(|name| Operation {
+                method: Method::Post,
+                path: format!("{ROUTE_PREFIX}{name}"),
+                summary: format!("Misbehaves on purpose: {name}."),
+            })
+            .collect(),
+        upstream_hosts: vec!["vpc.tencentcloudapi.com".to_owned()],
+        error_template: ERROR_TEMPLATE.to_owned(),
+        settings: vec![],
+    }
+}
+
+/// Handles a request as the plugin of `version` (what the `version` and `slow` routes answer).
+pub fn handle_as(request: Request, version: &str) -> Response {
+    let route = request.path.strip_prefix(ROUTE_PREFIX).unwrap_or_default();
+    match route {
+        "noop" => Response {
+            status: 200,
+            headers: Vec::new(),
+            body: b"{}".to_vec(),
+        },
+        "echo" => echo(&request),
+        "trap" => panic!("hostile plugin traps on purpose"),
+        "spin" => spin(),
+        "sleep-loop" => loop {
+            broker_sdk::clock::sleep_ms(10);
+        },
+        "log-secret" => log_secret(&request.body),
+        "egress" => egress(&request.body),
+        "alloc" => alloc(),
+        "recurse" => {
+            let depth = recurse(std::hint::black_box(1));
+            json_response(200, &json!({ "depth": depth }))
+        }
+        "lookup" => lookup(&request.body),
+        "cache" => cache(&request.body),
+        "cache-flood" => cache_flood(&request.body),
+        "count" => {
+            let calls = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            json_response(200, &json!({ "calls": calls }))
+        }
+        "version" => json_response(200, &json!({ "version": version })),
+        "slow" => {
+            let ms = serde_json::from_slice::<Value>(&request.body)
+                .ok()
+                .and_then(|v| v["ms"].as_u64())
+                .unwrap_or(100);
+            broker_sdk::clock::sleep_ms(ms);
+            json_response(200, &json!({ "version": version }))
+        }
+        _ => failure(404, &format!("unknown route {}", request.path)),
+    }
+}
+
+// Without the `export` feature (how `hostile-v2` uses this crate) the component exports come
+// from the wrapper instead.
+#[cfg(feature = "export")]
 broker_sdk::export_provider!(Hostile);
 
 fn failure(status: u16, message: &str) -> Response {
