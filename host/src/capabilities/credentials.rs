@@ -39,6 +39,38 @@ pub struct CredentialEntry {
     pub id: String,
     /// The private key or token.
     pub secret: Secret,
+    /// Where the secret itself may be sent (schemes that put it on the wire: `bearer`,
+    /// `json-login`; the HMAC schemes send only a signature).
+    pub clear_text: ClearText,
+}
+
+/// Where a credential's secret may travel in clear text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClearText {
+    /// An inline credential: it came in the request the plugin read, so it holds nothing back.
+    Anywhere,
+    /// A stored account: only to the host of the endpoint the operator registered with it
+    /// (lower-case), or nowhere when it has none — a plugin must not be able to turn a stored
+    /// key into a bearer token for a host of its choosing.
+    OnlyTo(Option<String>),
+}
+
+impl CredentialEntry {
+    /// Whether the secret may be sent in clear text to `host`; the refusal says why.
+    pub fn may_disclose_to(&self, host: &str) -> Result<(), String> {
+        match &self.clear_text {
+            ClearText::Anywhere => Ok(()),
+            ClearText::OnlyTo(Some(allowed)) if allowed.eq_ignore_ascii_case(host) => Ok(()),
+            ClearText::OnlyTo(Some(allowed)) => Err(format!(
+                "a stored account's secret is sent in clear text only to its endpoint's host \
+                 `{allowed}`, not to `{host}`"
+            )),
+            ClearText::OnlyTo(None) => Err(format!(
+                "a stored account without an endpoint is only used to sign; its secret is never \
+                 sent in clear text (not to `{host}` either)"
+            )),
+        }
+    }
 }
 
 impl credentials::Host for HostState {
@@ -78,14 +110,15 @@ impl credentials::Host for HostState {
         };
         self.request.redactor.add(secret.expose());
         // The operator registered this server for the tenant: this request may reach it.
-        if let Some(host) = account
+        let endpoint_host = account
             .endpoint
             .as_deref()
             .and_then(|e| url::Url::parse(e).ok())
-            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
-            && !self.request.account_hosts.contains(&host)
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+        if let Some(host) = &endpoint_host
+            && !self.request.account_hosts.contains(host)
         {
-            self.request.account_hosts.push(host);
+            self.request.account_hosts.push(host.clone());
         }
         let key_id = account
             .secret_id
@@ -94,6 +127,7 @@ impl credentials::Host for HostState {
         let handle = self.table().push(CredentialEntry {
             id: key_id.clone().unwrap_or_default(),
             secret: Secret::new(secret.expose()),
+            clear_text: ClearText::OnlyTo(endpoint_host),
         })?;
         Ok(Ok((
             handle,
@@ -118,6 +152,7 @@ impl credentials::HostCredential for HostState {
         let entry = CredentialEntry {
             id,
             secret: Secret::new(secret),
+            clear_text: ClearText::Anywhere,
         };
         Ok(self.table().push(entry)?)
     }
@@ -141,9 +176,30 @@ mod tests {
         let entry = CredentialEntry {
             id: "AKID1".into(),
             secret: Secret::new("TOPSECRET"),
+            clear_text: ClearText::Anywhere,
         };
         let shown = format!("{entry:?}");
         assert!(shown.contains("AKID1"));
         assert!(!shown.contains("TOPSECRET"));
+    }
+
+    #[test]
+    fn a_stored_secret_goes_in_clear_text_only_to_its_endpoint() {
+        let entry = |clear_text| CredentialEntry {
+            id: "u".into(),
+            secret: Secret::new("s"),
+            clear_text,
+        };
+        let inline = entry(ClearText::Anywhere);
+        assert!(inline.may_disclose_to("anything.example").is_ok());
+        let bridgx = entry(ClearText::OnlyTo(Some("bridgx.example".into())));
+        assert!(bridgx.may_disclose_to("BRIDGX.example").is_ok());
+        let err = bridgx.may_disclose_to("evil.example").unwrap_err();
+        assert!(
+            err.contains("`bridgx.example`") && err.contains("`evil.example`"),
+            "{err}"
+        );
+        let tencent = entry(ClearText::OnlyTo(None));
+        assert!(tencent.may_disclose_to("vpc.tencentcloudapi.com").is_err());
     }
 }

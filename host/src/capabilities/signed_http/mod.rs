@@ -143,6 +143,13 @@ impl HostState {
             .egress
             .route(&url, &self.request.account_hosts)
             .map_err(HttpError::Denied)?;
+        if matches!(signing, Signing::Bearer | Signing::JsonLogin(_))
+            && let Some(credential) = credential
+        {
+            credential
+                .may_disclose_to(url.host_str().unwrap_or_default())
+                .map_err(HttpError::Denied)?;
+        }
         for header in &request.headers {
             let name = header.name.to_ascii_lowercase();
             if matches!(name.as_str(), "host" | "authorization" | "content-length")

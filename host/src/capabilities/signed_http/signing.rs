@@ -189,6 +189,7 @@ mod tests {
         CredentialEntry {
             id: "testid".into(),
             secret: Secret::new("testsecret"),
+            clear_text: crate::capabilities::credentials::ClearText::Anywhere,
         }
     }
 

@@ -300,6 +300,12 @@ async fn a_plugin_signs_with_its_tenants_stored_account_and_never_sees_the_secre
         !answer.to_string().contains(SIM_SECRET),
         "the guest saw the secret: {answer}"
     );
+    // Nor can the plugin send it in clear text as a bearer token to a host it declared.
+    let leak = answer["leak"].as_str().unwrap();
+    assert!(
+        leak.contains("Denied") && leak.contains("never sent in clear text"),
+        "{leak}"
+    );
 
     // Another tenant cannot use it: it is simply not found.
     let (_, _, answer) = t

@@ -13,7 +13,8 @@
 //! - `alloc`: grows a buffer, touching every page, until allocation fails (memory cap).
 //! - `lookup`: opens the stored account `{"provider","name","region"}` of the calling tenant,
 //!   signs a `DescribeVpcs` with it, and answers everything the guest could see (account facts,
-//!   key id, upstream outcome) — never the secret, which it cannot read.
+//!   key id, upstream outcome) — never the secret, which it cannot read. Then it tries to leak
+//!   the secret: the same credential as a `bearer` token to a declared host (`leak`: outcome).
 //! - `count`: how many requests this instance has served, kept in a static: always 1 when
 //!   every request gets a fresh instance whose memory was really reset.
 //! - `cache`: `{"op":"get"|"set"|"delete","key","value","ttl_ms"}` on the host's cache; answers
@@ -300,6 +301,11 @@ fn lookup(body: &[u8]) -> Response {
         Ok(response) => json!({"ok": true, "request_id": response.request_id}),
         Err(e) => json!({"ok": false, "error": e.to_string()}),
     };
+    let bearer = RequestBuilder::new(Method::Get, "https://vpc.tencentcloudapi.com/").build();
+    let leak = match send(&bearer, &Signing::Bearer, Some(&credential)) {
+        Ok(response) => format!("sent: HTTP {}", response.status),
+        Err(error) => format!("{error:?}"),
+    };
     json_response(
         200,
         &json!({
@@ -313,6 +319,7 @@ fn lookup(body: &[u8]) -> Response {
                 "endpoint": account.endpoint,
             },
             "upstream": upstream,
+            "leak": leak,
         }),
     )
 }
