@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 
 use std::sync::Arc;
 
-use broker_sim::{SimClock, SystemSimClock, TencentSim, TencentSimConfig};
+use broker_sim::{CdsSim, CdsSimConfig, SimClock, SystemSimClock, TencentSim, TencentSimConfig};
 
 /// The simulators started by the broker.
 pub struct Simulators {
     /// Tencent Cloud API 3.0 (all `*.tencentcloudapi.com` services).
     pub tencent: TencentSim,
+    /// Capital Online (`cdsapi.capitalonline.net`, `api.capitalonline.net`).
+    pub cds: CdsSim,
 }
 
 impl Simulators {
@@ -24,8 +26,13 @@ impl Simulators {
     pub async fn start_with_clock(clock: Arc<dyn SimClock>) -> anyhow::Result<Self> {
         Ok(Self {
             tencent: TencentSim::spawn(TencentSimConfig {
-                clock,
+                clock: clock.clone(),
                 ..TencentSimConfig::default()
+            })
+            .await?,
+            cds: CdsSim::spawn(CdsSimConfig {
+                clock,
+                ..CdsSimConfig::default()
             })
             .await?,
         })
@@ -36,10 +43,19 @@ impl Simulators {
         upstreams
             .entry("*.tencentcloudapi.com".into())
             .or_insert_with(|| self.tencent.url());
+        for host in ["cdsapi.capitalonline.net", "api.capitalonline.net"] {
+            upstreams
+                .entry(host.into())
+                .or_insert_with(|| self.cds.url());
+        }
     }
 
     /// One line for the log: which simulator listens where.
     pub fn describe(&self) -> String {
-        format!("tencentcloudapi.com → {}", self.tencent.url())
+        format!(
+            "tencentcloudapi.com → {}, capitalonline.net → {}",
+            self.tencent.url(),
+            self.cds.url()
+        )
     }
 }

@@ -20,11 +20,13 @@
 //! Operators can poke a running simulator with `curl` through the fault endpoint described in
 //! [`faults`].
 
+pub mod cds;
 pub mod faults;
 pub mod tencent;
 
 use std::fmt;
 
+pub use cds::{CdsSim, CdsSimConfig};
 pub use faults::{FaultKind, Faults};
 pub use tencent::{DEMO_CREDENTIALS, TencentSim, TencentSimConfig, run_tencent};
 

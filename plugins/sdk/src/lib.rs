@@ -45,6 +45,7 @@
 )]
 pub mod bindings;
 
+pub mod cds;
 pub mod envelope;
 pub mod http;
 pub mod log;
@@ -66,7 +67,7 @@ pub use bindings::exports::cloud_broker::plugin::handler::{
 };
 pub use envelope::ErrorMessage;
 pub use envelope::wecube::{self, WECUBE_ERROR_TEMPLATE};
-pub use params::{ParamsError, ProviderParams, TencentParams};
+pub use params::{CdsParams, ParamsError, ProviderParams, TencentParams};
 pub use tencent::{TencentError, TencentResponse};
 
 /// Opens the account `name` of `provider` that the operator registered for the calling tenant:

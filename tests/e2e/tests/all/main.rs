@@ -2,6 +2,9 @@
 //! loopback HTTP. One binary (`cargo test -p broker-e2e`), one module per area.
 
 mod broker_api;
+mod cds;
+mod cds_actions;
+mod cds_resources;
 mod harness;
 mod postgres;
 mod qcloud;
