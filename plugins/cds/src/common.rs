@@ -113,6 +113,18 @@ pub fn run_for_id(api: &impl CdsApi, name: &str, params: &Params) -> Result<Stri
         .ok_or_else(|| ErrorMessage::new(format!("the {name} task named no resource")))
 }
 
+/// The resource the input's `id` names, if it exists: a create given an existing `id` returns
+/// it without creating anything.
+pub fn existing<T>(
+    input: &Input,
+    find: impl FnOnce(&str) -> Result<Option<T>, ErrorMessage>,
+) -> Result<Option<T>, ErrorMessage> {
+    match input.optional_str("id")? {
+        Some(id) => find(id),
+        None => Ok(None),
+    }
+}
+
 /// An optional whole number field (a JSON number or its text).
 pub fn opt_u64(input: &Input, name: &str) -> Result<Option<u64>, ErrorMessage> {
     let bad = |v: &Value| {

@@ -4,7 +4,7 @@ use broker_sdk::ErrorMessage;
 use broker_sdk::wecube::{Input, Output};
 use serde_json::{Value, json};
 
-use crate::common::{Ctx, Params, run_and_wait, run_for_id, text};
+use crate::common::{Ctx, Params, existing, run_and_wait, run_for_id, text};
 use crate::vm;
 
 fn disk_output(ctx: &Ctx, instance: &str, disk: &Value) -> Output {
@@ -31,10 +31,8 @@ pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
     let ctx = Ctx::from_input(input)?;
     let api = ctx.client();
     let instance = input.required_str("instance_id")?;
-    if let Some(id) = input.optional_str("id")? {
-        if let Some(disk) = find(&vm::require(&api, instance)?, id) {
-            return Ok(disk_output(&ctx, instance, &disk));
-        }
+    if let Some(disk) = existing(input, |id| Ok(find(&vm::require(&api, instance)?, id)))? {
+        return Ok(disk_output(&ctx, instance, &disk));
     }
     let disks = json!([{"Size": vm::size(input)?, "Type": input.optional_str("type")?.unwrap_or("ssd_disk")}]);
     let id = run_for_id(

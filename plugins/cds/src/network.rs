@@ -6,7 +6,9 @@ use broker_sdk::cds::CdsApi;
 use broker_sdk::wecube::{Input, Output};
 use serde_json::Value;
 
-use crate::common::{Ctx, Params, items, opt_u64, req_u64, run_and_wait, run_for_id, text};
+use crate::common::{
+    Ctx, Params, existing, items, opt_u64, req_u64, run_and_wait, run_for_id, text,
+};
 use crate::vdc;
 
 fn public(api: &impl CdsApi, id: &str) -> Result<Option<(String, Value)>, ErrorMessage> {
@@ -50,10 +52,8 @@ fn public_output(ctx: &Ctx, vdc_id: &str, network: &Value) -> Output {
 pub fn handle_public_create(input: &Input) -> Result<Output, ErrorMessage> {
     let ctx = Ctx::from_input(input)?;
     let api = ctx.client();
-    if let Some(id) = input.optional_str("id")? {
-        if let Some((vdc_id, network)) = public(&api, id)? {
-            return Ok(public_output(&ctx, &vdc_id, &network));
-        }
+    if let Some((vdc_id, network)) = existing(input, |id| public(&api, id))? {
+        return Ok(public_output(&ctx, &vdc_id, &network));
     }
     let params = Params::new()
         .set("VdcId", input.required_str("vdc_id")?)
@@ -188,10 +188,8 @@ fn private_output(ctx: &Ctx, vdc_id: &str, network: &Value) -> Output {
 pub fn handle_private_create(input: &Input) -> Result<Output, ErrorMessage> {
     let ctx = Ctx::from_input(input)?;
     let api = ctx.client();
-    if let Some(id) = input.optional_str("id")? {
-        if let Some((vdc_id, network)) = private(&api, id)? {
-            return Ok(private_output(&ctx, &vdc_id, &network));
-        }
+    if let Some((vdc_id, network)) = existing(input, |id| private(&api, id))? {
+        return Ok(private_output(&ctx, &vdc_id, &network));
     }
     let params = Params::new()
         .set("VdcId", input.required_str("vdc_id")?)

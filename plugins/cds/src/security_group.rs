@@ -6,7 +6,9 @@ use broker_sdk::cds::CdsApi;
 use broker_sdk::wecube::{Input, Output};
 use serde_json::{Value, json};
 
-use crate::common::{Ctx, Params, data, items, opt_u64, run, run_and_wait, run_for_id, text};
+use crate::common::{
+    Ctx, Params, data, existing, items, opt_u64, run, run_and_wait, run_for_id, text,
+};
 use crate::vm;
 
 /// The groups `DescribeSecurityGroups` lists for `params`.
@@ -36,10 +38,8 @@ fn group_output(ctx: &Ctx, group: &Value) -> Output {
 pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
     let ctx = Ctx::from_input(input)?;
     let api = ctx.client();
-    if let Some(id) = input.optional_str("id")? {
-        if let Some(group) = find(&api, id)? {
-            return Ok(group_output(&ctx, &group));
-        }
+    if let Some(group) = existing(input, |id| find(&api, id))? {
+        return Ok(group_output(&ctx, &group));
     }
     let name = input.required_str("name")?;
     let named = |api: &_| -> Result<Vec<Value>, ErrorMessage> {

@@ -5,7 +5,7 @@ use broker_sdk::cds::CdsApi;
 use broker_sdk::wecube::{Input, Output};
 use serde_json::Value;
 
-use crate::common::{Ctx, Params, data, items, run, run_and_wait, run_for_id, text};
+use crate::common::{Ctx, Params, data, existing, items, run, run_and_wait, run_for_id, text};
 
 /// How many templates one `DescribeTemplateInfo` page asks for.
 const PAGE_SIZE: u64 = 100;
@@ -55,10 +55,8 @@ fn template_output(ctx: &Ctx, id: &str, template: Option<&Value>) -> Output {
 pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
     let ctx = Ctx::from_input(input)?;
     let api = ctx.client();
-    if let Some(id) = input.optional_str("id")? {
-        if let Some(t) = find(&api, id)? {
-            return Ok(template_output(&ctx, id, Some(&t)));
-        }
+    if let Some(t) = existing(input, |id| find(&api, id))? {
+        return Ok(template_output(&ctx, text(&t, "TemplateId"), Some(&t)));
     }
     let power_on = !matches!(input.get("power_on"), Some(Value::Bool(false)))
         && !matches!(

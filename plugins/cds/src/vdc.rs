@@ -6,7 +6,7 @@ use broker_sdk::cds::CdsApi;
 use broker_sdk::wecube::{Input, Output};
 use serde_json::Value;
 
-use crate::common::{Ctx, Params, data, items, run, run_and_wait, run_for_id, text};
+use crate::common::{Ctx, Params, data, existing, items, run, run_and_wait, run_for_id, text};
 
 /// Every VDC the account sees (`DescribeVdc` without filters), or only `vdc_id`.
 pub fn describe(api: &impl CdsApi, vdc_id: Option<&str>) -> Result<Vec<Value>, ErrorMessage> {
@@ -49,10 +49,8 @@ fn vdc_output(ctx: &Ctx, vdc: &Value) -> Output {
 pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
     let ctx = Ctx::from_input(input)?;
     let api = ctx.client();
-    if let Some(id) = input.optional_str("id")? {
-        if let Some(vdc) = find(&api, id)? {
-            return Ok(vdc_output(&ctx, &vdc));
-        }
+    if let Some(vdc) = existing(input, |id| find(&api, id))? {
+        return Ok(vdc_output(&ctx, &vdc));
     }
     let params = Params::new()
         .set("RegionId", ctx.region(input)?)

@@ -7,7 +7,7 @@ use broker_sdk::wecube::{Input, Output};
 use serde_json::{Value, json};
 
 use crate::common::{
-    Ctx, Params, data, items, opt_list, opt_u64, req_u64, run, run_and_wait, text,
+    Ctx, Params, data, existing, items, opt_list, opt_u64, req_u64, run, run_and_wait, text,
 };
 
 /// The instance `id`, if it exists.
@@ -67,10 +67,8 @@ fn vm_output(ctx: &Ctx, vm: &Value) -> Output {
 pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
     let ctx = Ctx::from_input(input)?;
     let api = ctx.client();
-    if let Some(id) = input.optional_str("id")? {
-        if let Some(vm) = find(&api, id)? {
-            return Ok(vm_output(&ctx, &vm));
-        }
+    if let Some(vm) = existing(input, |id| find(&api, id))? {
+        return Ok(vm_output(&ctx, &vm));
     }
     let private_ip = match input.optional_str("private_network_id")? {
         Some(network) => {

@@ -168,21 +168,21 @@ pub fn create(state: &mut State, call: &Call) -> Result<Value, CdsError> {
         let id = new_id();
         disks.extend(data_disks(p, &id)?);
         let mut private = Vec::new();
-        if private_wanted.is_empty() {
-            if let Some(net) = state
-                .private_networks
-                .values()
-                .find(|n| n.vdc_id == vdc)
-                .map(|n| n.id.clone())
-            {
-                let ip = state.private_ip(&net);
-                private.push(Interface {
-                    id: new_id(),
-                    network_id: net,
-                    ip,
-                    connected: 1,
-                });
-            }
+        // Without `PrivateIp`, the instance joins the VDC's first private network.
+        let default_network = state
+            .private_networks
+            .values()
+            .find(|n| n.vdc_id == vdc)
+            .map(|n| n.id.clone())
+            .filter(|_| private_wanted.is_empty());
+        if let Some(net) = default_network {
+            let ip = state.private_ip(&net);
+            private.push(Interface {
+                id: new_id(),
+                network_id: net,
+                ip,
+                connected: 1,
+            });
         }
         for wanted in &private_wanted {
             let wanted = Params(wanted.clone());
