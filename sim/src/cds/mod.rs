@@ -28,7 +28,6 @@ pub mod state;
 mod template;
 pub mod verify;
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -319,7 +318,7 @@ pub(crate) fn created_text(now_ms: u64) -> String {
 struct Shared {
     config: CdsSimConfig,
     state: Mutex<State>,
-    nonces: Mutex<HashSet<String>>,
+    nonces: Mutex<verify::Nonces>,
     faults: Arc<Faults>,
     requests: AtomicU64,
 }
@@ -423,7 +422,7 @@ fn shared(config: CdsSimConfig) -> Arc<Shared> {
     Arc::new(Shared {
         config,
         state: Mutex::new(State::default()),
-        nonces: Mutex::new(HashSet::new()),
+        nonces: Mutex::new(verify::Nonces::default()),
         faults: Arc::new(Faults::new()),
         requests: AtomicU64::new(0),
     })

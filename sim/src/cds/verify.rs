@@ -8,7 +8,7 @@
 //! `METHOD&%2F&percentEncode(canonical)` with HMAC-SHA1 keyed with the **bare** AccessKeySecret
 //! (the spec's "secret + `&`" sentence is a documentation error). A POST body is not signed.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -109,6 +109,36 @@ pub fn signature(secret: &str, string_to_sign: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
+/// The `SignatureNonce`s seen, with their request's `Timestamp`, so a replay is refused.
+///
+/// A nonce only needs remembering while its timestamp is within the accepted skew (an older
+/// request fails the timestamp check anyway), so expired ones are dropped as the set grows.
+#[derive(Debug, Default)]
+pub struct Nonces(HashMap<String, i64>);
+
+impl Nonces {
+    /// How many nonces may pile up before expired ones are dropped.
+    const PRUNE_AT: usize = 4096;
+
+    /// Remembers `nonce` of a request signed at `timestamp`; false when it was seen before.
+    fn remember(&mut self, nonce: &str, timestamp: i64, now: i64, max_skew: i64) -> bool {
+        if self.0.len() >= Self::PRUNE_AT {
+            self.0.retain(|_, t| (*t - now).abs() <= max_skew);
+        }
+        self.0.insert(nonce.to_owned(), timestamp).is_none()
+    }
+
+    /// How many nonces are remembered.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when none is.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// What a verified request says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
@@ -136,7 +166,7 @@ impl Verifier<'_> {
         &self,
         method: &str,
         query: &str,
-        nonces: &mut HashSet<String>,
+        nonces: &mut Nonces,
     ) -> Result<Verified, CdsError> {
         let params = parse_query(query)?;
         let get = |key: &str| {
@@ -180,7 +210,13 @@ impl Verifier<'_> {
             return Err(CdsError::signature_mismatch());
         }
         // Only a correctly signed nonce is remembered, so a forged request cannot burn one.
-        if !nonces.insert(value("SignatureNonce").to_owned()) {
+        let fresh = nonces.remember(
+            value("SignatureNonce"),
+            timestamp.unix_timestamp(),
+            self.now_secs,
+            self.max_skew_secs,
+        );
+        if !fresh {
             return Err(CdsError::nonce_used());
         }
         Ok(Verified {
@@ -265,7 +301,7 @@ mod tests {
         let now = 1_456_231_584; // 2016-02-23T12:46:24Z
         let mut params = vector_params();
         let query = signed(&mut params, "testsecret");
-        let mut nonces = HashSet::new();
+        let mut nonces = Nonces::default();
         let ok = verifier(&creds, now)
             .verify("GET", &query, &mut nonces)
             .unwrap();
@@ -287,7 +323,7 @@ mod tests {
     fn wrong_secret_unknown_key_stale_time_and_missing_params_are_refused() {
         let creds = [SimCredential::new("testid", "testsecret")];
         let now = 1_456_231_584;
-        let mut nonces = HashSet::new();
+        let mut nonces = Nonces::default();
         let mut params = vector_params();
         let wrong = signed(&mut params, "testsecret&");
         let e = verifier(&creds, now)
@@ -320,6 +356,18 @@ mod tests {
             ("MissingParameter", true)
         );
         assert!(nonces.is_empty(), "refused requests burn no nonce");
+    }
+
+    #[test]
+    fn expired_nonces_are_forgotten_as_the_set_grows() {
+        let mut nonces = Nonces::default();
+        for i in 0..Nonces::PRUNE_AT {
+            assert!(nonces.remember(&i.to_string(), 0, 0, 900));
+        }
+        assert!(!nonces.remember("1", 0, 0, 900), "a replay within the skew");
+        // An hour later every remembered nonce has expired.
+        assert!(nonces.remember("new", 3600, 3600, 900));
+        assert_eq!(nonces.len(), 1);
     }
 
     #[test]
