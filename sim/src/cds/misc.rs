@@ -53,6 +53,14 @@ pub fn available_resource(state: &mut State, call: &Call) -> Result<Value, CdsEr
 /// `DescribeTask`: `TaskId` → `{Status, ResourceId, ResourceIds, TaskType}`.
 pub fn describe_task(state: &mut State, call: &Call) -> Result<Value, CdsError> {
     let id = call.params.str("TaskId")?;
+    if state.fail_next_polls > 0 {
+        state.fail_next_polls -= 1;
+        return Err(CdsError::new(
+            500,
+            "InternalError",
+            "The request processing has failed due to some unknown error.",
+        ));
+    }
     let data = state
         .task_data(&id, call.now_ms, call.timing)
         .ok_or_else(|| {

@@ -465,6 +465,11 @@ impl CdsSim {
         lock(&self.shared.state).fail_next_tasks = n;
     }
 
+    /// The next `n` `DescribeTask` calls fail with HTTP 500 `InternalError`.
+    pub fn fail_next_task_polls(&self, n: u32) {
+        lock(&self.shared.state).fail_next_polls = n;
+    }
+
     /// Every action the simulator serves: (product path, action, `GET`/`POST`).
     pub fn actions() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
         ACTIONS

@@ -239,6 +239,9 @@ pub struct State {
     pub tasks: BTreeMap<String, Task>,
     /// How many of the next tasks end in `ERROR`.
     pub fail_next_tasks: u32,
+    /// How many of the next `DescribeTask` calls fail with HTTP 500 `InternalError` (as one
+    /// made too soon after the call does on the real API).
+    pub fail_next_polls: u32,
     /// Serial number source for task ids and addresses.
     pub serial: u64,
 }

@@ -348,3 +348,57 @@ async fn an_upstream_gateway_failure_is_a_502_upstream_error_and_the_next_call_w
     );
     action_ok(&t, "DescribeVdc", json!({}), false).await;
 }
+
+#[tokio::test]
+async fn failing_task_polls_are_ridden_out_up_to_a_bound() {
+    let (t, _) = start().await;
+    sim(&t).fail_next_task_polls(3);
+    let answer = action_ok(&t, "CreateVdc", json!({"RegionId": REGION}), true).await;
+    assert_eq!(answer["task"]["Status"], "FINISH");
+    // More than the 10 tolerated: the wait gives up with the upstream error.
+    sim(&t).fail_next_task_polls(11);
+    let error = post_err(
+        &t,
+        "vdc/create",
+        json!({"guid": "g", "provider_params": PARAMS}),
+    )
+    .await;
+    assert!(
+        error.starts_with("DescribeTask failed: [CdsError] Code=InternalError"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_ids_get_clear_errors() {
+    let (t, _) = start().await;
+    let input = |fields: Value| {
+        let mut input = json!({"guid": "g", "provider_params": PARAMS});
+        for (k, v) in fields.as_object().unwrap() {
+            input[k] = v.clone();
+        }
+        input
+    };
+    let error = post_err(&t, "vm/start", input(json!({"id": "no-such-vm"}))).await;
+    assert_eq!(error, "instance no-such-vm is not found");
+    let error = post_err(&t, "vm/reboot", input(json!({"id": "no-such-vm"}))).await;
+    assert!(
+        error.starts_with("[CdsError] Code=InstanceNotFound"),
+        "{error}"
+    );
+    let error = post_err(
+        &t,
+        "public-network/modify-bandwidth",
+        input(json!({"id": "nope", "qos": 5})),
+    )
+    .await;
+    assert!(
+        error.starts_with("[CdsError] Code=PublicNetworkNotFound"),
+        "{error}"
+    );
+    let (_, answer) = action(&t, "DescribeTask", json!({"TaskId": "404"}), false).await;
+    assert_eq!(
+        answer["response"]["Code"], "InvalidTaskID.Malformed",
+        "{answer}"
+    );
+}
