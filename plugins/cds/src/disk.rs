@@ -4,7 +4,7 @@ use broker_sdk::ErrorMessage;
 use broker_sdk::wecube::{Input, Output};
 use serde_json::{Value, json};
 
-use crate::common::{Ctx, Params, existing, run_and_wait, run_for_id, text};
+use crate::common::{Ctx, Params, existing, req_u64, run_and_wait, run_for_id, text};
 use crate::vm;
 
 fn disk_output(ctx: &Ctx, instance: &str, disk: &Value) -> Output {
@@ -34,7 +34,7 @@ pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
     if let Some(disk) = existing(input, |id| Ok(find(&vm::require(&api, instance)?, id)))? {
         return Ok(disk_output(&ctx, instance, &disk));
     }
-    let disks = json!([{"Size": vm::size(input)?, "Type": input.optional_str("type")?.unwrap_or("ssd_disk")}]);
+    let disks = json!([{"Size": req_u64(input, "size")?, "Type": input.optional_str("type")?.unwrap_or("ssd_disk")}]);
     let id = run_for_id(
         &api,
         "CreateDisk",
@@ -56,7 +56,7 @@ pub fn handle_resize(input: &Input) -> Result<Output, ErrorMessage> {
     let params = Params::new()
         .set("InstanceId", instance)
         .set("DiskId", id)
-        .set("DataSize", vm::size(input)?);
+        .set("DataSize", req_u64(input, "size")?);
     run_and_wait(&api, "ResizeDisk", &params)?;
     let disk = find(&vm::require(&api, instance)?, id)
         .ok_or_else(|| ErrorMessage::new(format!("disk {id} is not found")))?;

@@ -1,13 +1,13 @@
 //! `vm/*`: cloud servers. Every route waits on its task, then reads the instance back with
 //! `DescribeInstances` for its addresses and state.
 
-use broker_sdk::ErrorMessage;
 use broker_sdk::cds::CdsApi;
 use broker_sdk::wecube::{Input, Output};
+use broker_sdk::{ErrorMessage, log, password};
 use serde_json::{Value, json};
 
 use crate::common::{
-    Ctx, Params, data, existing, items, opt_list, opt_u64, req_u64, run, run_and_wait, text,
+    Ctx, Params, data, existing, items, opt_list, opt_u64, run, run_and_wait, text,
 };
 
 /// The instance `id`, if it exists.
@@ -60,7 +60,8 @@ fn vm_output(ctx: &Ctx, vm: &Value) -> Output {
     out
 }
 
-/// `vm/create`: `vdc_id`, `password`, `name`, `cpu`, `ram`, `instance_type`, `image_id`,
+/// `vm/create`: `vdc_id`, `password` (or `seed`: a password is generated and answered
+/// encrypted as `{cipher_a}…`; a `{cipher_a}` password is decrypted with `seed`), `name`, `cpu`, `ram`, `instance_type`, `image_id`,
 /// `charge_type`, `data_disks` (`[{"Size":..,"Type":..}]`), `private_network_id` and
 /// `private_ip`, `public_ip` (`auto` or an address), `region_id` (default: `Region`); returns
 /// the existing instance when `id` names one.
@@ -70,6 +71,19 @@ pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
     if let Some(vm) = existing(input, |id| find(&api, id))? {
         return Ok(vm_output(&ctx, &vm));
     }
+    let seed = input.optional_str("seed")?;
+    let (password, generated) = match (input.optional_str("password")?, seed) {
+        // A `{cipher_a}` password is decrypted with `seed`; any other is used as it is.
+        (Some(given), Some(seed)) => (password::decrypt(&ctx.guid, seed, given)?, false),
+        (Some(given), None) => (given.to_owned(), false),
+        (None, Some(_)) => (password::generate()?, true),
+        (None, None) => {
+            return Err(ErrorMessage::new(
+                "give \"password\", or \"seed\" to have one generated",
+            ));
+        }
+    };
+    log::redact(&password);
     let private_ip = match input.optional_str("private_network_id")? {
         Some(network) => {
             let ips: Vec<&str> = input.optional_str("private_ip")?.into_iter().collect();
@@ -80,7 +94,7 @@ pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
     let params = Params::new()
         .set("RegionId", ctx.region(input)?)
         .set("VdcId", input.required_str("vdc_id")?)
-        .set("Password", input.required_str("password")?)
+        .set("Password", password.as_str())
         .set_opt("InstanceName", input.optional_str("name")?)
         .set_opt("Cpu", opt_u64(input, "cpu")?)
         .set_opt("Ram", opt_u64(input, "ram")?)
@@ -98,7 +112,14 @@ pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
     let id = task
         .and_then(|t| t.resource_id().map(str::to_owned))
         .ok_or_else(|| ErrorMessage::new("the CreateInstance task named no instance"))?;
-    Ok(vm_output(&ctx, &require(&api, &id)?))
+    let mut out = vm_output(&ctx, &require(&api, &id)?);
+    if let (true, Some(seed)) = (generated, seed) {
+        out.insert(
+            "password".into(),
+            password::encrypt(&ctx.guid, seed, &password).into(),
+        );
+    }
+    Ok(out)
 }
 
 /// `vm/terminate`: `id`; success when it is already gone.
@@ -213,9 +234,4 @@ pub fn data_disks(vm: &Value) -> &[Value] {
     vm.get("Disks")
         .map(|d| items(d, "DataDisks"))
         .unwrap_or_default()
-}
-
-/// `req_u64` re-exported for the disk routes.
-pub fn size(input: &Input) -> Result<u64, ErrorMessage> {
-    req_u64(input, "size")
 }

@@ -257,6 +257,7 @@ pub fn create(state: &mut State, call: &Call) -> Result<Value, CdsError> {
                 .unwrap_or_else(|| "Standard".to_owned()),
             image_id: image.clone(),
             charge_type: charge.clone(),
+            password: password.clone(),
             status: "running",
             system_disk_size: 60,
             private,

@@ -35,7 +35,6 @@ fn check_region(region: &str) -> Result<(), CdsError> {
 /// the spec's table spells it).
 fn public_network(
     state: &mut State,
-    call: &Call,
     vdc_id: &str,
     params: &super::params::Params,
 ) -> Result<PublicNetwork, CdsError> {
@@ -43,7 +42,6 @@ fn public_network(
         Some(n) => n,
         None => params.opt_u64("Ip")?.unwrap_or(4),
     };
-    let _ = call;
     Ok(PublicNetwork {
         id: new_id(),
         vdc_id: vdc_id.to_owned(),
@@ -69,7 +67,7 @@ pub fn create_vdc(state: &mut State, call: &Call) -> Result<Value, CdsError> {
     let id = new_id();
     let name = call.params.opt_str("VdcName").unwrap_or_else(|| id.clone());
     let public = match call.params.object("PublicNetwork")? {
-        Some(p) => Some(public_network(state, call, &id, &p)?),
+        Some(p) => Some(public_network(state, &id, &p)?),
         None => None,
     };
     let (apply, task) = state.start_task("createVdc", call.now_ms, vec![id.clone()]);
@@ -189,7 +187,7 @@ pub fn create_public_network(state: &mut State, call: &Call) -> Result<Value, Cd
             return Err(CdsError::missing_parameter(required));
         }
     }
-    let network = public_network(state, call, &vdc, &call.params)?;
+    let network = public_network(state, &vdc, &call.params)?;
     let (apply, task) =
         state.start_task("createPublicNetwork", call.now_ms, vec![network.id.clone()]);
     if apply {

@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 use super::error::CdsError;
 use super::params::Params;
 use super::state::{Rule, SecurityGroup, State, new_id};
-use super::{Call, created_text, success, with_task};
+use super::{Call, created_text, with_task};
 
 fn group<'a>(state: &'a mut State, id: &str) -> Result<&'a mut SecurityGroup, CdsError> {
     state
@@ -319,6 +319,5 @@ pub fn modify_priority(state: &mut State, call: &Call) -> Result<Value, CdsError
             }
         }
     }
-    let _ = success;
     Ok(with_task(&task))
 }

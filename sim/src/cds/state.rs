@@ -152,6 +152,8 @@ pub struct Instance {
     pub image_id: String,
     /// `PostPaid` or `PrePaid`.
     pub charge_type: String,
+    /// The root password it was created with (tests check generated passwords).
+    pub password: String,
     /// `running`, `shutdown`, ...
     pub status: &'static str,
     /// System disk size, GB.

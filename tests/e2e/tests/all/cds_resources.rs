@@ -449,3 +449,47 @@ async fn one_failing_input_does_not_abort_the_batch() {
     );
     assert_eq!(sim(&t).inspect(|s| s.vdcs.len()), 2);
 }
+
+#[tokio::test]
+async fn vm_create_with_a_seed_generates_a_password_and_answers_it_encrypted() {
+    let (t, _) = start().await;
+    let vdc = id(&ok(&t, "vdc/create", json!({})).await);
+    let out = ok(&t, "vm/create", json!({"vdc_id": vdc, "seed": "abc@2018"})).await;
+    let encrypted = out["password"].as_str().unwrap();
+    assert!(
+        encrypted.starts_with(broker_sdk::password::CIPHER_PREFIX),
+        "{out}"
+    );
+    let plain = broker_sdk::password::decrypt("0008_0000000088", "abc@2018", encrypted).unwrap();
+    let vm = id(&out);
+    assert_eq!(
+        sim(&t).inspect(|s| s.instances[&vm].password.clone()),
+        plain
+    );
+    assert!(
+        !crate::harness::logs().contains(&plain),
+        "the password is never logged"
+    );
+    // A `{cipher_a}` password is decrypted with the seed before it is sent.
+    let given = broker_sdk::password::encrypt("0008_0000000088", "s33d", "Given#Pass1");
+    let out = ok(
+        &t,
+        "vm/create",
+        json!({"vdc_id": vdc, "seed": "s33d", "password": given}),
+    )
+    .await;
+    assert!(
+        out["password"].is_null(),
+        "a given password is not answered"
+    );
+    let vm = id(&out);
+    assert_eq!(
+        sim(&t).inspect(|s| s.instances[&vm].password.clone()),
+        "Given#Pass1"
+    );
+    let error = crate::cds::post_err(&t, "vm/create", input(json!({"vdc_id": vdc}))).await;
+    assert_eq!(
+        error,
+        "give \"password\", or \"seed\" to have one generated"
+    );
+}
