@@ -215,7 +215,7 @@ impl Plugin for Cds {
             method: Method::Post,
             path: format!("{}{}", generic::PREFIX, a.name),
             summary: format!(
-                "Run Capital Online `{}` ({} /{}){}; `wait: true` waits for its task.",
+                "Run Capital Online `{}` ({} /{}){}{}",
                 a.name,
                 method_name(a.method),
                 a.product,
@@ -223,6 +223,11 @@ impl Plugin for Cds {
                     ""
                 } else {
                     ", from the newer docs"
+                },
+                if a.has_task {
+                    "; `wait: true` waits for its task."
+                } else {
+                    "."
                 }
             ),
         });
@@ -297,6 +302,24 @@ mod tests {
                 .any(|o| o.path == "/v1/cds/actions/DescribeTask")
         );
         assert!(m.operations.iter().any(|o| o.path == "/v1/cds/vm/create"));
+        let summary = |path: &str| {
+            m.operations
+                .iter()
+                .find(|o| o.path == path)
+                .map(|o| o.summary.as_str())
+        };
+        assert_eq!(
+            summary("/v1/cds/actions/CreateVdc"),
+            Some(
+                "Run Capital Online `CreateVdc` (POST /network); `wait: true` waits for its task."
+            )
+        );
+        assert_eq!(
+            summary("/v1/cds/actions/StartInstance"),
+            Some(
+                "Run Capital Online `StartInstance` (GET /ccs), from the newer docs; `wait: true` waits for its task."
+            )
+        );
         let settings: Vec<_> = m.settings.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(settings, ["task-timeout-secs", "task-interval-secs"]);
     }

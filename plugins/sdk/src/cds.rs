@@ -207,9 +207,10 @@ pub fn call(
     parse_response(response.status, &response.body)
 }
 
-/// True for the success codes the API uses: `Success`, `success`, `OK` (any case).
+/// True for the success codes the API uses: `Success`, `success`, `OK` (any case), and the
+/// `0000` the spec's `DescribeSecurityGroups` table shows.
 pub fn is_success_code(code: &str) -> bool {
-    code.eq_ignore_ascii_case("success") || code.eq_ignore_ascii_case("ok")
+    code.eq_ignore_ascii_case("success") || code.eq_ignore_ascii_case("ok") || code == "0000"
 }
 
 /// Parse an answer: a JSON object whose `Code` is a success code (and HTTP 2xx) is success;
@@ -508,7 +509,7 @@ mod tests {
 
     #[test]
     fn success_codes_compare_case_insensitively() {
-        for code in ["Success", "success", "SUCCESS", "OK", "ok"] {
+        for code in ["Success", "success", "SUCCESS", "OK", "ok", "0000"] {
             let body = json!({"Code": code, "Data": {}}).to_string();
             assert!(parse_response(200, body.as_bytes()).is_ok(), "{code}");
         }
