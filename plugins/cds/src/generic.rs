@@ -158,6 +158,10 @@ pub fn handle(name: &str, body: &[u8]) -> Response {
         Ok(call) => call,
         Err(message) => return failure(400, name, Source::Broker, message, None, None),
     };
+    // An instance password travels in the parameters: keep it out of every log line.
+    if let Some(Value::String(password)) = call.params.get("Password") {
+        log::redact(password);
+    }
     let account = match cds::open_account(&call.provider_params) {
         Ok(account) => account,
         Err(message) => {

@@ -4,8 +4,9 @@
 
 use serde_json::{Value, json};
 
+use super::disk::DISK_TYPES;
 use super::error::CdsError;
-use super::instance::{CPUS, DISK_TYPES, RAMS};
+use super::instance::{CPUS, RAMS};
 use super::state::State;
 use super::{Call, REGIONS, success};
 

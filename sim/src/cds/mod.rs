@@ -12,12 +12,14 @@
 //!    `SignatureNonceUsed`;
 //! 3. routing: `InvalidAction.NotFound` (no such action under this path),
 //!    `UnsupportedHTTPMethod` (a GET action sent as POST or the reverse);
-//! 4. the action ([`network`], [`instance`], [`security_group`], [`template`], [`misc`]).
+//! 4. the action ([`network`], [`instance`], [`disk`], [`security_group`], [`template`],
+//!    [`misc`]).
 //!
 //! Success is HTTP 200 with `{"Code":"Success", ...}` (`success` in billing); a failure is an
 //! HTTP error status with `{"Code","Message","RequestId"}`. Mutating actions start tasks that
 //! move `NEW` → `DOING` → `FINISH` as [`CdsSimConfig::clock`] says; see [`state`].
 
+mod disk;
 pub mod error;
 mod instance;
 mod misc;
@@ -156,9 +158,9 @@ const ACTIONS: &[(&str, &str, Verb, Handler)] = {
             instance::modify_charge_type,
         ),
         ("ccs", "ModifyInstanceSpec", Post, instance::modify_spec),
-        ("ccs", "CreateDisk", Post, instance::create_disk),
-        ("ccs", "ResizeDisk", Post, instance::resize_disk),
-        ("ccs", "DeleteDisk", Post, instance::delete_disk),
+        ("ccs", "CreateDisk", Post, disk::create_disk),
+        ("ccs", "ResizeDisk", Post, disk::resize_disk),
+        ("ccs", "DeleteDisk", Post, disk::delete_disk),
         ("ccs", "ResetImage", Post, instance::reset_image),
         ("ccs", "DescribeInstances", Post, instance::describe),
         (

@@ -394,6 +394,10 @@ async fn every_action_runs_through_the_generic_route() {
         (0, 0, 0)
     );
 
+    assert!(
+        !crate::harness::logs().contains("EcsV587!x"),
+        "the password is never logged"
+    );
     let all: BTreeSet<String> = broker_sim::CdsSim::actions()
         .map(|(_, a, _)| a.to_owned())
         .collect();
