@@ -17,6 +17,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! [`CdsSim`] simulates Capital Online (all 48 actions of `shared/spec/cds-api.md` plus
+//! `StartInstance`, with tasks that finish in [`SimClock`] time); see [`cds`].
+//!
 //! Operators can poke a running simulator with `curl` through the fault endpoint described in
 //! [`faults`].
 
