@@ -25,6 +25,19 @@ use crate::waits;
 /// The route prefix; the action name follows it.
 pub const PREFIX: &str = "/v1/cds/actions/";
 
+/// The parameters the broker and host set on every request (and sign).
+const COMMON_PARAMS: &[&str] = &[
+    "Action",
+    "AccessKeyId",
+    "Signature",
+    "SignatureMethod",
+    "SignatureNonce",
+    "SignatureVersion",
+    "Timestamp",
+    "Version",
+    "Format",
+];
+
 /// Who failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Source {
@@ -125,6 +138,11 @@ fn parse(body: &[u8]) -> Result<Call, String> {
             ));
         }
     };
+    if let Some(common) = COMMON_PARAMS.iter().find(|c| params.contains_key(**c)) {
+        return Err(format!(
+            "\"params\" must not set the common parameter `{common}`: the broker sets it"
+        ));
+    }
     let wait = match fields.get("wait") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,

@@ -12,8 +12,8 @@
 //!    `SignatureNonceUsed`;
 //! 3. routing: `InvalidAction.NotFound` (no such action under this path),
 //!    `UnsupportedHTTPMethod` (a GET action sent as POST or the reverse);
-//! 4. the action ([`network`], [`instance`], [`disk`], [`security_group`], [`template`],
-//!    [`misc`]).
+//! 4. the action (modules `network`, `instance`, `disk`, `security_group`, `template`,
+//!    `misc`).
 //!
 //! Success is HTTP 200 with `{"Code":"Success", ...}` (`success` in billing); a failure is an
 //! HTTP error status with `{"Code","Message","RequestId"}`. Mutating actions start tasks that
