@@ -14,9 +14,9 @@
 
 use broker_sdk::cds::{self, CdsError, Client, TaskError, TaskInfo};
 use broker_sdk::clock::HostClock;
-use broker_sdk::http::json_response;
+use broker_sdk::http::{json_response, method_name};
 use broker_sdk::wecube::type_name;
-use broker_sdk::{Response, log};
+use broker_sdk::{Method, Response, log};
 use serde_json::{Map, Value, json};
 
 use crate::actions;
@@ -160,8 +160,15 @@ fn parse(body: &[u8]) -> Result<Call, String> {
     })
 }
 
-/// Handle `POST /v1/cds/actions/{name}` with `body`.
-pub fn handle(name: &str, body: &[u8]) -> Response {
+/// Handle `POST /v1/cds/actions/{name}` with `body` (another method is a 405).
+pub fn handle(method: Method, name: &str, body: &[u8]) -> Response {
+    if method != Method::Post {
+        let message = format!(
+            "method {} is not allowed on {PREFIX}{name}",
+            method_name(method)
+        );
+        return failure(405, name, Source::Broker, message, None, None);
+    }
     let Some(action) = actions::find(name) else {
         return failure(
             404,
@@ -304,9 +311,11 @@ mod tests {
 
     #[test]
     fn an_unknown_action_is_a_404_broker_error() {
-        let response = handle("NoSuchAction", b"{}");
+        let response = handle(Method::Post, "NoSuchAction", b"{}");
         assert_eq!(response.status, 404);
         let value: Value = serde_json::from_slice(&response.body).unwrap();
         assert_eq!(value["error_source"], "broker");
+        let response = handle(Method::Get, "DescribeVdc", b"");
+        assert_eq!(response.status, 405);
     }
 }

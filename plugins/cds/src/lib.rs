@@ -249,17 +249,7 @@ impl Plugin for Cds {
 
     fn handle(request: Request) -> Response {
         if let Some(action) = request.path.strip_prefix(generic::PREFIX) {
-            if request.method != Method::Post {
-                return wecube::error_response(
-                    405,
-                    &format!(
-                        "method {} is not allowed on {}",
-                        method_name(request.method),
-                        request.path
-                    ),
-                );
-            }
-            return generic::handle(action, &request.body);
+            return generic::handle(request.method, action, &request.body);
         }
         match route(request.method, &request.path) {
             Ok(handler) => wecube::handle_batch(&request.body, handler),
