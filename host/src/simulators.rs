@@ -11,7 +11,7 @@ use broker_sim::{CdsSim, CdsSimConfig, SimClock, SystemSimClock, TencentSim, Ten
 pub struct Simulators {
     /// Tencent Cloud API 3.0 (all `*.tencentcloudapi.com` services).
     pub tencent: TencentSim,
-    /// Capital Online (`cdsapi.capitalonline.net`, `api.capitalonline.net`).
+    /// Capital Online (`cdsapi[-asia|-us].capitalonline.net`, `api.capitalonline.net`).
     pub cds: CdsSim,
 }
 
@@ -43,7 +43,12 @@ impl Simulators {
         upstreams
             .entry("*.tencentcloudapi.com".into())
             .or_insert_with(|| self.tencent.url());
-        for host in ["cdsapi.capitalonline.net", "api.capitalonline.net"] {
+        for host in [
+            "cdsapi.capitalonline.net",
+            "cdsapi-asia.capitalonline.net",
+            "cdsapi-us.capitalonline.net",
+            "api.capitalonline.net",
+        ] {
             upstreams
                 .entry(host.into())
                 .or_insert_with(|| self.cds.url());

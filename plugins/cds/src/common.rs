@@ -29,7 +29,7 @@ impl Ctx {
 
     /// A client signing with this input's credential.
     pub fn client(&self) -> Client<'_> {
-        Client::new(&self.account.credential)
+        Client::with_host(&self.account.credential, self.account.host)
     }
 
     /// `region_id` of the input, else the `Region` of `provider_params` (or the account's).

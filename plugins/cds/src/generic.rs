@@ -138,11 +138,6 @@ fn parse(body: &[u8]) -> Result<Call, String> {
             ));
         }
     };
-    if let Some(common) = COMMON_PARAMS.iter().find(|c| params.contains_key(**c)) {
-        return Err(format!(
-            "\"params\" must not set the common parameter `{common}`: the broker sets it"
-        ));
-    }
     let wait = match fields.get("wait") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -183,6 +178,15 @@ pub fn handle(method: Method, name: &str, body: &[u8]) -> Response {
         Ok(call) => call,
         Err(message) => return failure(400, name, Source::Broker, message, None, None),
     };
+    // A GET action's parameters share the signed query with the common ones, which the broker
+    // sets (a POST body may have its own `Action`, as `AddSecurityGroupRule` does).
+    let overridden = COMMON_PARAMS.iter().find(|c| call.params.contains_key(**c));
+    if let (Method::Get, Some(common)) = (action.method, overridden) {
+        let message = format!(
+            "\"params\" of a GET action must not set the common parameter `{common}`: the broker sets it"
+        );
+        return failure(400, name, Source::Broker, message, None, None);
+    }
     // An instance password travels in the parameters: keep it out of every log line.
     if let Some(Value::String(password)) = call.params.get("Password") {
         log::redact(password);
@@ -199,7 +203,7 @@ pub fn handle(method: Method, name: &str, body: &[u8]) -> Response {
             return failure(400, name, Source::Broker, message.into_string(), None, None);
         }
     };
-    let api = Client::new(&account.credential);
+    let api = Client::with_host(&account.credential, account.host);
     let answer = match cds::CdsApi::call(
         &api,
         action.method,
@@ -317,5 +321,13 @@ mod tests {
         assert_eq!(value["error_source"], "broker");
         let response = handle(Method::Get, "DescribeVdc", b"");
         assert_eq!(response.status, 405);
+        let body = br#"{"provider_params":"Region=r;AccessKeyId=a;AccessKeySecret=b","params":{"Version":"1"}}"#;
+        let response = handle(Method::Post, "DescribeVdc", body);
+        assert_eq!(response.status, 400);
+        let value: Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(
+            value["result_message"],
+            "\"params\" of a GET action must not set the common parameter `Version`: the broker sets it"
+        );
     }
 }

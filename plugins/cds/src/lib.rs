@@ -9,7 +9,7 @@
 //! `provider_params` is `Region=...;AccessKeyId=...;AccessKeySecret=...`, or the name of an
 //! account stored for the calling tenant (`broker_sdk::cds::open_account`).
 
-use broker_sdk::cds::UPSTREAM_HOST;
+use broker_sdk::cds::UPSTREAM_HOSTS;
 use broker_sdk::http::method_name;
 use broker_sdk::wecube::{self, Input, Output};
 use broker_sdk::{ErrorMessage, Manifest, Method, Operation, Plugin, Request, Response};
@@ -241,7 +241,7 @@ impl Plugin for Cds {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             route_prefixes: vec![ROUTE_PREFIX.to_owned()],
             operations: resources.chain(generic).collect(),
-            upstream_hosts: vec![UPSTREAM_HOST.to_owned()],
+            upstream_hosts: UPSTREAM_HOSTS.iter().map(|h| (*h).to_owned()).collect(),
             error_template: broker_sdk::WECUBE_ERROR_TEMPLATE.to_owned(),
             settings: waits::ALL.iter().flat_map(|w| w.declare()).collect(),
         }
@@ -284,7 +284,14 @@ mod tests {
         let m = Cds::manifest();
         assert_eq!(m.name, "cds");
         assert_eq!(m.route_prefixes, ["/v1/cds/"]);
-        assert_eq!(m.upstream_hosts, ["cdsapi.capitalonline.net"]);
+        assert_eq!(
+            m.upstream_hosts,
+            [
+                "cdsapi.capitalonline.net",
+                "cdsapi-asia.capitalonline.net",
+                "cdsapi-us.capitalonline.net"
+            ]
+        );
         assert_eq!(m.operations.len(), ROUTES.len() + actions::ACTIONS.len());
         assert!(
             m.operations

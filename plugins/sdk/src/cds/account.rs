@@ -1,6 +1,6 @@
 //! Which credential `provider_params` names: inline keys or a stored account.
 
-use super::PROVIDER;
+use super::{PROVIDER, UPSTREAM_HOST, api_host};
 use crate::{CdsParams, Credential, ErrorMessage, ProviderParams};
 
 /// A credential to sign with, and the region to default `RegionId` to.
@@ -10,6 +10,9 @@ pub struct Account {
     pub credential: Credential,
     /// `Region` of `provider_params`, else the stored account's default region.
     pub region: Option<String>,
+    /// The API host: `Endpoint` of `provider_params`, else the stored account's endpoint, else
+    /// the default host.
+    pub host: &'static str,
 }
 
 impl Account {
@@ -64,12 +67,26 @@ impl AccountSource {
     }
 }
 
-/// Open the credential `provider_params` names (see [`AccountSource`]).
+/// The `Endpoint` of `provider_params`, if it has one (pure).
+pub fn endpoint_param(provider_params: &str) -> Result<Option<&'static str>, ErrorMessage> {
+    if !provider_params.contains('=') {
+        return Ok(None);
+    }
+    match ProviderParams::parse(provider_params.trim())?.get("Endpoint") {
+        Some(text) if !text.is_empty() => Ok(Some(api_host(text)?)),
+        _ => Ok(None),
+    }
+}
+
+/// Open the credential `provider_params` names (see [`AccountSource`]) and pick the API host
+/// (see [`Account::host`]).
 pub fn open_account(provider_params: &str) -> Result<Account, ErrorMessage> {
+    let endpoint = endpoint_param(provider_params)?;
     match AccountSource::parse(provider_params)? {
         AccountSource::Inline(params) => Ok(Account {
             credential: params.credential(),
             region: params.region().map(str::to_owned),
+            host: endpoint.unwrap_or(UPSTREAM_HOST),
         }),
         AccountSource::Stored { name, region } => {
             let (credential, account) = crate::lookup_account(PROVIDER, &name).map_err(|e| {
@@ -84,9 +101,15 @@ pub fn open_account(provider_params: &str) -> Result<Account, ErrorMessage> {
                     }
                 })
             })?;
+            let host = match (endpoint, account.endpoint.as_deref()) {
+                (Some(host), _) => host,
+                (None, Some(stored)) if !stored.trim().is_empty() => api_host(stored)?,
+                (None, _) => UPSTREAM_HOST,
+            };
             Ok(Account {
                 credential,
                 region: region.or(account.default_region),
+                host,
             })
         }
     }
@@ -123,5 +146,11 @@ mod tests {
             "provider_params is missing `AccessKeySecret`"
         );
         assert!(AccountSource::parse("  ").is_err());
+        assert_eq!(endpoint_param("prod").unwrap(), None);
+        assert_eq!(
+            endpoint_param("Account=prod;Endpoint=cdsapi-asia.capitalonline.net").unwrap(),
+            Some("cdsapi-asia.capitalonline.net")
+        );
+        assert!(endpoint_param("AccessKeyId=a;AccessKeySecret=b;Endpoint=example.com").is_err());
     }
 }

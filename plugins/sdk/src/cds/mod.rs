@@ -24,13 +24,20 @@ use serde_json::{Map, Value};
 use crate::http::{RequestBuilder, describe_http_error, send};
 use crate::{Credential, ErrorMessage, Method, Signing};
 
-pub use account::{Account, AccountSource, open_account};
+pub use account::{Account, AccountSource, endpoint_param, open_account};
 pub use task::{TaskError, TaskInfo, TaskWait, task_id, wait_task};
 
 /// The API version every action is called with.
 pub const API_VERSION: &str = "2019-08-08";
-/// The API host of every product the broker uses (`/ccs`, `/network`, `/billing`, ...).
+/// The default API host of every product the broker uses (`/ccs`, `/network`, `/billing`, ...).
 pub const UPSTREAM_HOST: &str = "cdsapi.capitalonline.net";
+/// Every API host: the default and the regional ones (APAC; US and Europe), which serve the
+/// same paths (reference §1.2). `Endpoint` in `provider_params` picks one.
+pub const UPSTREAM_HOSTS: &[&str] = &[
+    UPSTREAM_HOST,
+    "cdsapi-asia.capitalonline.net",
+    "cdsapi-us.capitalonline.net",
+];
 /// Per-call timeout asked of the host (the official Go SDK uses 20 s; creates answer slowly).
 pub const DEFAULT_TIMEOUT_MS: u32 = 60_000;
 /// The provider name of stored Capital Online accounts.
@@ -139,12 +146,18 @@ pub trait CdsApi {
 #[derive(Debug)]
 pub struct Client<'a> {
     credential: &'a Credential,
+    host: &'a str,
 }
 
 impl<'a> Client<'a> {
-    /// A client signing with `credential`.
+    /// A client signing with `credential`, calling the default host.
     pub fn new(credential: &'a Credential) -> Self {
-        Self { credential }
+        Self::with_host(credential, UPSTREAM_HOST)
+    }
+
+    /// A client signing with `credential`, calling `host` (one of [`UPSTREAM_HOSTS`]).
+    pub fn with_host(credential: &'a Credential, host: &'a str) -> Self {
+        Self { credential, host }
     }
 }
 
@@ -156,13 +169,33 @@ impl CdsApi for Client<'_> {
         action: &str,
         params: &Map<String, Value>,
     ) -> Result<Value, CdsError> {
-        call(self.credential, method, product, action, params)
+        call(self.credential, self.host, method, product, action, params)
     }
 }
 
-/// `https://cdsapi.capitalonline.net/{product}/`.
-pub fn endpoint(product: &str) -> String {
-    format!("https://{UPSTREAM_HOST}/{product}/")
+/// `https://{host}/{product}/`.
+pub fn endpoint(host: &str, product: &str) -> String {
+    format!("https://{host}/{product}/")
+}
+
+/// The API host named by `text` (a host name or an `https://` URL of one), if it is one of
+/// [`UPSTREAM_HOSTS`].
+pub fn api_host(text: &str) -> Result<&'static str, ErrorMessage> {
+    let host = text
+        .trim()
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    UPSTREAM_HOSTS
+        .iter()
+        .copied()
+        .find(|h| h.eq_ignore_ascii_case(host))
+        .ok_or_else(|| {
+            ErrorMessage::new(format!(
+                "`{host}` is not a Capital Online API host (one of {})",
+                UPSTREAM_HOSTS.join(", ")
+            ))
+        })
 }
 
 /// A GET parameter's query text: strings as they are, numbers and booleans as text, a list of
@@ -180,12 +213,13 @@ pub fn query_value(value: &Value) -> String {
 
 /// Build the request of one action (the pure part of [`call`]).
 pub fn build_request(
+    host: &str,
     method: Method,
     product: &str,
     action: &str,
     params: &Map<String, Value>,
 ) -> crate::OutgoingRequest {
-    let mut request = RequestBuilder::new(method, endpoint(product))
+    let mut request = RequestBuilder::new(method, endpoint(host, product))
         .query("Action", action)
         .query("Version", API_VERSION)
         .timeout_ms(DEFAULT_TIMEOUT_MS);
@@ -202,12 +236,13 @@ pub fn build_request(
 /// Send `action` signed by the host with `credential`, and parse the answer.
 pub fn call(
     credential: &Credential,
+    host: &str,
     method: Method,
     product: &str,
     action: &str,
     params: &Map<String, Value>,
 ) -> Result<Value, CdsError> {
-    let request = build_request(method, product, action, params);
+    let request = build_request(host, method, product, action, params);
     let response = send(&request, &Signing::Cds, Some(credential))
         .map_err(|e| CdsError::Http(describe_http_error(&e)))?;
     parse_response(response.status, &response.body)
@@ -296,7 +331,7 @@ mod tests {
             json!({"InstanceIds": ["a", "b"], "Qos": 20, "Data": [{"k": 1}]}),
         )
         .unwrap();
-        let get = build_request(Method::Get, "network", "X", &params);
+        let get = build_request(UPSTREAM_HOST, Method::Get, "network", "X", &params);
         assert_eq!(get.url, "https://cdsapi.capitalonline.net/network/");
         assert!(get.body.is_empty());
         let query: Vec<(&str, &str)> = get
@@ -314,7 +349,24 @@ mod tests {
                 ("Qos", "20"),
             ]
         );
-        let post = build_request(Method::Post, "ccs", "Y", &params);
+        assert_eq!(
+            api_host("https://CDSAPI-US.capitalonline.net/").unwrap(),
+            "cdsapi-us.capitalonline.net"
+        );
+        assert!(
+            api_host("evil.example")
+                .unwrap_err()
+                .as_str()
+                .starts_with("`evil.example` is not a Capital Online API host")
+        );
+        let post = build_request(
+            "cdsapi-us.capitalonline.net",
+            Method::Post,
+            "ccs",
+            "Y",
+            &params,
+        );
+        assert_eq!(post.url, "https://cdsapi-us.capitalonline.net/ccs/");
         assert_eq!(post.query.len(), 2, "only Action and Version");
         let body: Value = serde_json::from_slice(&post.body).unwrap();
         assert_eq!(body, Value::Object(params));

@@ -402,3 +402,33 @@ async fn unknown_ids_get_clear_errors() {
         "{answer}"
     );
 }
+
+#[tokio::test]
+async fn endpoint_picks_a_regional_api_host_and_anything_else_is_refused() {
+    let (t, _) = start().await;
+    let params = format!("{PARAMS};Endpoint=cdsapi-us.capitalonline.net");
+    let (status, answer) = action_as(&t, &params, "DescribeVdc", json!({}), false).await;
+    assert_eq!(
+        (status, answer["result_code"].as_str()),
+        (200, Some("0")),
+        "{answer}"
+    );
+    let out = post_ok(&t, "vdc/create", json!({"guid": "g", "provider_params": format!("{PARAMS};Endpoint=https://cdsapi-asia.capitalonline.net")})).await;
+    assert_eq!(out["region_id"], REGION);
+    let (status, answer) = action_as(
+        &t,
+        &format!("{PARAMS};Endpoint=evil.example"),
+        "DescribeVdc",
+        json!({}),
+        false,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        answer["result_message"]
+            .as_str()
+            .unwrap()
+            .starts_with("`evil.example` is not a Capital Online API host"),
+        "{answer}"
+    );
+}
