@@ -2,11 +2,11 @@
 //! cloud API host a plugin may declare mapped to them (an explicit operator mapping wins).
 
 use std::collections::BTreeMap;
-
 use std::sync::Arc;
 
 use broker_sim::{
-    BridgxSim, BridgxSimConfig, SimClock, SystemSimClock, TencentSim, TencentSimConfig,
+    BridgxSim, BridgxSimConfig, CdsSim, CdsSimConfig, SimClock, SystemSimClock, TencentSim,
+    TencentSimConfig,
 };
 
 /// The host of the demo BridgX server: register a `bridgx` account with endpoint
@@ -20,6 +20,8 @@ pub struct Simulators {
     pub tencent: TencentSim,
     /// A BridgX server, reached through accounts whose endpoint is [`BRIDGX_DEMO_HOST`].
     pub bridgx: BridgxSim,
+    /// Capital Online (`cdsapi[-asia|-us].capitalonline.net`, `api.capitalonline.net`).
+    pub cds: CdsSim,
 }
 
 impl Simulators {
@@ -38,8 +40,13 @@ impl Simulators {
             })
             .await?,
             bridgx: BridgxSim::spawn(BridgxSimConfig {
-                clock,
+                clock: clock.clone(),
                 ..BridgxSimConfig::default()
+            })
+            .await?,
+            cds: CdsSim::spawn(CdsSimConfig {
+                clock,
+                ..CdsSimConfig::default()
             })
             .await?,
         })
@@ -53,13 +60,24 @@ impl Simulators {
         upstreams
             .entry(BRIDGX_DEMO_HOST.into())
             .or_insert_with(|| self.bridgx.url());
+        for host in [
+            "cdsapi.capitalonline.net",
+            "cdsapi-asia.capitalonline.net",
+            "cdsapi-us.capitalonline.net",
+            "api.capitalonline.net",
+        ] {
+            upstreams
+                .entry(host.into())
+                .or_insert_with(|| self.cds.url());
+        }
     }
 
     /// One line for the log: which simulator listens where.
     pub fn describe(&self) -> String {
         format!(
-            "tencentcloudapi.com → {}, {BRIDGX_DEMO_HOST} → {}",
+            "tencentcloudapi.com → {}, capitalonline.net → {}, {BRIDGX_DEMO_HOST} → {}",
             self.tencent.url(),
+            self.cds.url(),
             self.bridgx.url()
         )
     }

@@ -20,16 +20,21 @@
 //! [`BridgxSim`] is a BridgX server's developer API (JWT login, clusters, networks, expand and
 //! shrink tasks in simulated time, instances and usage).
 //!
+//! [`CdsSim`] simulates Capital Online (all 48 actions of `shared/spec/cds-api.md` plus
+//! `StartInstance`, with tasks that finish in [`SimClock`] time); see [`cds`].
+//!
 //! Operators can poke a running simulator with `curl` through the fault endpoint described in
 //! [`faults`].
 
 pub mod bridgx;
+pub mod cds;
 pub mod faults;
 pub mod tencent;
 
 use std::fmt;
 
 pub use bridgx::{BridgxSim, BridgxSimConfig};
+pub use cds::{CdsSim, CdsSimConfig};
 pub use faults::{FaultKind, Faults};
 pub use tencent::{DEMO_CREDENTIALS, TencentSim, TencentSimConfig, run_tencent};
 

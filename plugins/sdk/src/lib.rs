@@ -46,6 +46,7 @@
 pub mod bindings;
 
 pub mod cache;
+pub mod cds;
 pub mod envelope;
 pub mod http;
 pub mod log;
@@ -69,7 +70,7 @@ pub use envelope::ErrorMessage;
 pub use envelope::bridgx::BRIDGX_ERROR_TEMPLATE;
 pub use envelope::tencent::TENCENT_ERROR_TEMPLATE;
 pub use envelope::wecube::{self, WECUBE_ERROR_TEMPLATE};
-pub use params::{ParamsError, ProviderParams, TencentParams};
+pub use params::{CdsParams, ParamsError, ProviderParams, TencentParams};
 pub use tencent::{TencentError, TencentResponse};
 
 /// Opens the account `name` of `provider` that the operator registered for the calling tenant:

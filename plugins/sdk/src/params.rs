@@ -184,6 +184,59 @@ impl TencentParams {
     }
 }
 
+/// The Capital Online keys of a `provider_params` string: `Region` (optional: Capital Online
+/// signs no region; routes use it as the default `RegionId`), `AccessKeyId` and
+/// `AccessKeySecret`. Its `Debug` output hides the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CdsParams {
+    region: Option<String>,
+    access_key_id: String,
+    access_key_secret: String,
+}
+
+impl fmt::Debug for CdsParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CdsParams")
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CdsParams {
+    /// Parse a `provider_params` string and require `AccessKeyId` and `AccessKeySecret`.
+    pub fn parse(text: &str) -> Result<Self, ParamsError> {
+        Self::from_params(&ProviderParams::parse(text)?)
+    }
+
+    /// Require `AccessKeyId` and `AccessKeySecret`; `Region` is optional.
+    pub fn from_params(params: &ProviderParams) -> Result<Self, ParamsError> {
+        Ok(Self {
+            region: params
+                .get("Region")
+                .filter(|r| !r.is_empty())
+                .map(str::to_owned),
+            access_key_id: params.require("AccessKeyId")?.to_owned(),
+            access_key_secret: params.require("AccessKeySecret")?.to_owned(),
+        })
+    }
+
+    /// `Region`, e.g. `CN_Beijing_A`, if given.
+    pub fn region(&self) -> Option<&str> {
+        self.region.as_deref()
+    }
+
+    /// The public `AccessKeyId`.
+    pub fn access_key_id(&self) -> &str {
+        &self.access_key_id
+    }
+
+    /// Hand the key pair to the host as an opaque [`Credential`].
+    pub fn credential(&self) -> Credential {
+        Credential::inline(&self.access_key_id, &self.access_key_secret)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,6 +322,28 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "provider_params is missing `Region`"
+        );
+    }
+
+    #[test]
+    fn cds_params_need_both_keys_keep_equals_in_the_secret_and_hide_it() {
+        let c = CdsParams::parse("Region=CN_Beijing_A;AccessKeyId=AK;AccessKeySecret=s3cr=t==")
+            .unwrap();
+        assert_eq!(c.region(), Some("CN_Beijing_A"));
+        assert_eq!(c.access_key_id(), "AK");
+        assert_eq!(c.access_key_secret, "s3cr=t==");
+        assert!(!format!("{c:?}").contains("s3cr"));
+        assert_eq!(
+            CdsParams::parse("AccessKeyId=AK;AccessKeySecret=x")
+                .unwrap()
+                .region(),
+            None
+        );
+        assert_eq!(
+            CdsParams::parse("Region=r;AccessKeyId=AK")
+                .unwrap_err()
+                .to_string(),
+            "provider_params is missing `AccessKeySecret`"
         );
     }
 }
