@@ -3,7 +3,7 @@
 //! manual step.
 
 /// Every provider plugin shipped with the broker.
-const PROVIDERS: &[&str] = &["qcloud"];
+const PROVIDERS: &[&str] = &["qcloud", "alicloud"];
 
 fn main() {
     let built = wasm_build::build_components(PROVIDERS);

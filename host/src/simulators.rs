@@ -5,12 +5,16 @@ use std::collections::BTreeMap;
 
 use std::sync::Arc;
 
-use broker_sim::{SimClock, SystemSimClock, TencentSim, TencentSimConfig};
+use broker_sim::{
+    AliyunSim, AliyunSimConfig, SimClock, SystemSimClock, TencentSim, TencentSimConfig,
+};
 
 /// The simulators started by the broker.
 pub struct Simulators {
     /// Tencent Cloud API 3.0 (all `*.tencentcloudapi.com` services).
     pub tencent: TencentSim,
+    /// Alibaba Cloud RPC APIs (all `*.aliyuncs.com` products).
+    pub aliyun: AliyunSim,
 }
 
 impl Simulators {
@@ -24,8 +28,13 @@ impl Simulators {
     pub async fn start_with_clock(clock: Arc<dyn SimClock>) -> anyhow::Result<Self> {
         Ok(Self {
             tencent: TencentSim::spawn(TencentSimConfig {
-                clock,
+                clock: Arc::clone(&clock),
                 ..TencentSimConfig::default()
+            })
+            .await?,
+            aliyun: AliyunSim::spawn(AliyunSimConfig {
+                clock,
+                ..AliyunSimConfig::default()
             })
             .await?,
         })
@@ -36,10 +45,17 @@ impl Simulators {
         upstreams
             .entry("*.tencentcloudapi.com".into())
             .or_insert_with(|| self.tencent.url());
+        upstreams
+            .entry("*.aliyuncs.com".into())
+            .or_insert_with(|| self.aliyun.url());
     }
 
     /// One line for the log: which simulator listens where.
     pub fn describe(&self) -> String {
-        format!("tencentcloudapi.com → {}", self.tencent.url())
+        format!(
+            "tencentcloudapi.com → {}, aliyuncs.com → {}",
+            self.tencent.url(),
+            self.aliyun.url()
+        )
     }
 }

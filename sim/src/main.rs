@@ -1,11 +1,11 @@
-//! Run a simulator by hand: `cargo run -p broker-sim -- tencent [127.0.0.1:9100]`.
+//! Run a simulator by hand: `cargo run -p broker-sim -- tencent|aliyun [127.0.0.1:9100]`.
 //!
 //! It accepts the demo key pairs (`broker_sim::DEMO_CREDENTIALS`), so the spec's example requests
 //! work verbatim. Logs go to stderr; set `RUST_LOG=broker_sim=debug` to see every request.
 
 use std::net::SocketAddr;
 
-use broker_sim::{TencentSimConfig, run_tencent};
+use broker_sim::{AliyunSimConfig, TencentSimConfig, run_aliyun, run_tencent};
 
 /// Where the simulator listens unless an address is given.
 const DEFAULT_LISTEN: &str = "127.0.0.1:9100";
@@ -17,11 +17,16 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let mut args = std::env::args().skip(1);
-    let usage = "usage: broker-sim tencent [LISTEN_ADDR]";
+    let usage = "usage: broker-sim tencent|aliyun [LISTEN_ADDR]";
     match args.next().as_deref() {
         Some("tencent") => {
             let listen: SocketAddr = args.next().as_deref().unwrap_or(DEFAULT_LISTEN).parse()?;
             run_tencent(listen, TencentSimConfig::default()).await?;
+            Ok(())
+        }
+        Some("aliyun") => {
+            let listen: SocketAddr = args.next().as_deref().unwrap_or(DEFAULT_LISTEN).parse()?;
+            run_aliyun(listen, AliyunSimConfig::default()).await?;
             Ok(())
         }
         _ => anyhow::bail!(usage),

@@ -44,6 +44,7 @@
 )]
 pub mod bindings;
 
+pub mod aliyun;
 pub mod envelope;
 pub mod http;
 pub mod log;
@@ -51,6 +52,7 @@ pub mod params;
 pub mod password;
 pub mod tencent;
 
+pub use aliyun::{AliyunError, AliyunResponse};
 pub use bindings::cloud_broker::plugin::credentials::{
     Account as StoredAccount, Credential, LookupError,
 };
@@ -63,8 +65,9 @@ pub use bindings::exports::cloud_broker::plugin::handler::{
     Manifest, Operation, Request, Response,
 };
 pub use envelope::ErrorMessage;
+pub use envelope::alicloud::{self, ALICLOUD_ERROR_TEMPLATE};
 pub use envelope::wecube::{self, WECUBE_ERROR_TEMPLATE};
-pub use params::{ParamsError, ProviderParams, TencentParams};
+pub use params::{AliyunParams, ParamsError, ProviderParams, TencentParams};
 pub use tencent::{TencentError, TencentResponse};
 
 /// Opens the account `name` of `provider` that the operator registered for the calling tenant:

@@ -1,6 +1,8 @@
 //! End-to-end tests: the real broker, the real plugin components and the real simulators, over
 //! loopback HTTP. One binary (`cargo test -p broker-e2e`), one module per area.
 
+mod alicloud;
+mod alicloud_network;
 mod broker_api;
 mod harness;
 mod postgres;

@@ -1,0 +1,202 @@
+//! What every route shares: the validated `guid` + `identityParams` + `cloudParams` of an input,
+//! the Alibaba products (endpoint and API version), look-ups by id that treat "not found" as
+//! absent, and waits on the host clock.
+
+use broker_sdk::aliyun::{AliyunApi, AliyunError, Client};
+use broker_sdk::clock::{HostClock, Poll, PollError, poll_until};
+use broker_sdk::wecube::Input;
+use broker_sdk::{AliyunParams, Credential, ErrorMessage};
+use serde_json::Value;
+
+use crate::waits::Wait;
+
+/// The hosts the plugin may call: every Alibaba product endpoint.
+pub const UPSTREAM_HOST: &str = "*.aliyuncs.com";
+
+/// One Alibaba product: its endpoint and API version (`shared/reference/wecube.md` §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Product {
+    /// The global endpoint, or `None` for ECS, whose endpoint depends on the region.
+    pub host: Option<&'static str>,
+    /// The API version.
+    pub version: &'static str,
+    /// Whether calls carry `RegionId`.
+    pub regional: bool,
+}
+
+/// ECS, API 2014-05-26 (endpoint per region, see [`ecs_host`]).
+pub const ECS: Product = Product {
+    host: None,
+    version: "2014-05-26",
+    regional: true,
+};
+
+/// VPC, API 2016-04-28, at `vpc.aliyuncs.com` (as observed in the original's logs).
+pub const VPC: Product = Product {
+    host: Some("vpc.aliyuncs.com"),
+    version: "2016-04-28",
+    regional: true,
+};
+
+/// The ECS endpoint the Java SDK resolves: its endpoint map sends the mainland, Singapore and US
+/// regions to `ecs-cn-hangzhou.aliyuncs.com`; other regions use `ecs.<region>.aliyuncs.com`.
+pub fn ecs_host(region: &str) -> String {
+    if region.starts_with("cn-") || region.starts_with("us-") || region == "ap-southeast-1" {
+        "ecs-cn-hangzhou.aliyuncs.com".to_owned()
+    } else {
+        format!("ecs.{region}.aliyuncs.com")
+    }
+}
+
+/// The `guid` and parsed credential strings every input carries.
+#[derive(Debug, Clone)]
+pub struct Common {
+    /// CI guid, echoed by the envelope.
+    pub guid: String,
+    /// Keys and region.
+    pub params: AliyunParams,
+}
+
+impl Common {
+    /// Validate `guid`, `identityParams` and `cloudParams` (all required).
+    pub fn from_input(input: &Input) -> Result<Self, ErrorMessage> {
+        Ok(Self {
+            guid: input.required_str("guid")?.to_owned(),
+            params: AliyunParams::parse(
+                input.required_str("identityParams")?,
+                input.required_str("cloudParams")?,
+            )?,
+        })
+    }
+
+    /// The region, `regionId`.
+    pub fn region(&self) -> &str {
+        self.params.region()
+    }
+}
+
+/// A credential handle for one input, and clients for its products.
+pub struct Session {
+    credential: Credential,
+    region: String,
+}
+
+impl Session {
+    /// Hand the input's keys to the host.
+    pub fn new(common: &Common) -> Self {
+        Self {
+            credential: common.params.credential(),
+            region: common.region().to_owned(),
+        }
+    }
+
+    /// A client for `product` in the input's region.
+    pub fn client(&self, product: Product) -> Client<'_> {
+        let host = product
+            .host
+            .map_or_else(|| ecs_host(&self.region), str::to_owned);
+        Client::new(
+            &self.credential,
+            &host,
+            product.version,
+            product.regional.then_some(self.region.as_str()),
+        )
+    }
+}
+
+/// How one kind of resource is described by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Describe {
+    /// Noun for messages, e.g. `VPC`.
+    pub noun: &'static str,
+    /// Describe action, e.g. `DescribeVpcs`.
+    pub action: &'static str,
+    /// The id filter, e.g. `VpcId`.
+    pub id_param: &'static str,
+    /// The answer's list and item keys, e.g. `Vpcs` / `Vpc`.
+    pub list: &'static str,
+    /// The item key inside `list`.
+    pub item: &'static str,
+}
+
+/// The resource `id` as the describe shows it, `None` when it does not exist (an empty list or a
+/// `*.NotFound` error).
+pub fn find(api: &impl AliyunApi, what: &Describe, id: &str) -> Result<Option<Value>, AliyunError> {
+    match api.call(what.action, &[(what.id_param, id)]) {
+        Ok(response) => Ok(
+            broker_sdk::aliyun::items(&response.body, what.list, what.item)
+                .iter()
+                .find(|item| broker_sdk::aliyun::text(item, what.id_param) == id)
+                .cloned(),
+        ),
+        Err(error) if error.is_not_found() => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// [`find`], or an error naming the resource when it does not exist.
+pub fn require(api: &impl AliyunApi, what: &Describe, id: &str) -> Result<Value, ErrorMessage> {
+    find(api, what, id)?
+        .ok_or_else(|| ErrorMessage::new(format!("{} {id} does not exist", what.noun)))
+}
+
+/// Polls `check` on the host clock as `wait` says; a timeout names `what` and the last state.
+pub fn wait_for<T>(
+    what: &str,
+    wait: Wait,
+    check: impl FnMut() -> Result<Poll<T>, ErrorMessage>,
+) -> Result<T, ErrorMessage> {
+    poll_until(&HostClock, wait.timeout_ms, wait.interval_ms, check).map_err(|e| match e {
+        PollError::Failed(message) => message,
+        PollError::TimedOut(last) => ErrorMessage::new(format!(
+            "timed out after {} s waiting for {what} (last state: {last})",
+            wait.timeout_ms / 1000
+        )),
+    })
+}
+
+/// Waits until resource `id` has `Status` `want`.
+pub fn wait_status(
+    api: &impl AliyunApi,
+    what: &Describe,
+    id: &str,
+    want: &str,
+    wait: Wait,
+) -> Result<Value, ErrorMessage> {
+    wait_for(&format!("{} {id} to be {want}", what.noun), wait, || {
+        let item = require(api, what, id)?;
+        let status = broker_sdk::aliyun::text(&item, "Status");
+        Ok(if status == want {
+            Poll::Ready(item.clone())
+        } else {
+            Poll::Pending(status.to_owned())
+        })
+    })
+}
+
+/// Waits until resource `id` no longer exists.
+pub fn wait_gone(
+    api: &impl AliyunApi,
+    what: &Describe,
+    id: &str,
+    wait: Wait,
+) -> Result<(), ErrorMessage> {
+    wait_for(&format!("{} {id} to be deleted", what.noun), wait, || {
+        Ok(match find(api, what, id)? {
+            None => Poll::Ready(()),
+            Some(item) => Poll::Pending(broker_sdk::aliyun::text(&item, "Status").to_owned()),
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ecs_endpoints_follow_the_sdk_map() {
+        assert_eq!(ecs_host("ap-southeast-1"), "ecs-cn-hangzhou.aliyuncs.com");
+        assert_eq!(ecs_host("cn-beijing"), "ecs-cn-hangzhou.aliyuncs.com");
+        assert_eq!(ecs_host("eu-central-1"), "ecs.eu-central-1.aliyuncs.com");
+    }
+}

@@ -1,0 +1,182 @@
+//! Alibaba Cloud provider plugin: the WeCube alicloud API (`/alicloud/v1/...`) over Alibaba
+//! Cloud's RPC APIs (signature v1, signed by the host). Each route takes an alicloud batch; see
+//! `shared/spec/alicloud-api.md`.
+
+use broker_sdk::alicloud;
+use broker_sdk::http::method_name;
+use broker_sdk::wecube::{Input, Output};
+use broker_sdk::{ErrorMessage, Manifest, Method, Operation, Plugin, Request, Response};
+
+pub mod common;
+pub mod route_table;
+pub mod vpc;
+pub mod vswitch;
+pub mod waits;
+
+/// Every route this plugin serves starts with this prefix.
+pub const ROUTE_PREFIX: &str = "/alicloud/v1/";
+
+/// A per-input handler of a batch route.
+type Handler = fn(&Input) -> Result<Output, ErrorMessage>;
+
+/// One route: path (all are `POST`), summary for the manifest, handler.
+struct Route {
+    path: &'static str,
+    summary: &'static str,
+    handler: Handler,
+}
+
+const ROUTES: &[Route] = &[
+    Route {
+        path: "/alicloud/v1/vpc/create",
+        summary: "Create a VPC and wait until it is available (returns the existing one when `vpcId` is found).",
+        handler: vpc::handle_create,
+    },
+    Route {
+        path: "/alicloud/v1/vpc/delete",
+        summary: "Delete a VPC and wait until it is gone (success when it is already gone).",
+        handler: vpc::handle_delete,
+    },
+    Route {
+        path: "/alicloud/v1/vswitch/create",
+        summary: "Create a vSwitch and wait until it is available (returns the existing one when `vSwitchId` is found).",
+        handler: vswitch::handle_create,
+    },
+    Route {
+        path: "/alicloud/v1/vswitch/delete",
+        summary: "Delete a vSwitch (success when it is already gone).",
+        handler: vswitch::handle_delete,
+    },
+    Route {
+        path: "/alicloud/v1/vswitch/create/route_table/bind",
+        summary: "Create a vSwitch with its own custom route table.",
+        handler: vswitch::handle_create_with_route_table,
+    },
+    Route {
+        path: "/alicloud/v1/vswitch/delete/route_table/unbind",
+        summary: "Delete a vSwitch and its custom route table (success when it is already gone).",
+        handler: vswitch::handle_delete_with_route_table,
+    },
+    Route {
+        path: "/alicloud/v1/route_table/create",
+        summary: "Create a custom route table (returns the existing one when `routeTableId` is found).",
+        handler: route_table::handle_create,
+    },
+    Route {
+        path: "/alicloud/v1/route_table/delete",
+        summary: "Unassociate and delete a custom route table (success when it is already gone).",
+        handler: route_table::handle_delete,
+    },
+    Route {
+        path: "/alicloud/v1/route_table/vswitch/associate",
+        summary: "Associate a vSwitch with a route table.",
+        handler: route_table::handle_associate_vswitch,
+    },
+    Route {
+        path: "/alicloud/v1/route_table/route_entry/create",
+        summary: "Add a route entry (success when the same route exists).",
+        handler: route_table::handle_create_entry,
+    },
+    Route {
+        path: "/alicloud/v1/route_table/route_entry/delete",
+        summary: "Delete a route entry (success when it is already gone).",
+        handler: route_table::handle_delete_entry,
+    },
+];
+
+/// The plugin type exported to the broker.
+pub struct Alicloud;
+
+impl Plugin for Alicloud {
+    fn manifest() -> Manifest {
+        Manifest {
+            name: "alicloud".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            route_prefixes: vec![ROUTE_PREFIX.to_owned()],
+            operations: ROUTES
+                .iter()
+                .map(|r| Operation {
+                    method: Method::Post,
+                    path: r.path.to_owned(),
+                    summary: r.summary.to_owned(),
+                })
+                .collect(),
+            upstream_hosts: vec![common::UPSTREAM_HOST.to_owned()],
+            error_template: broker_sdk::ALICLOUD_ERROR_TEMPLATE.to_owned(),
+        }
+    }
+
+    fn handle(request: Request) -> Response {
+        match route(request.method, &request.path) {
+            Ok(handler) => alicloud::handle_batch(&request.body, handler),
+            Err((status, message)) => alicloud::error_response(status, &message),
+        }
+    }
+}
+
+broker_sdk::export_provider!(Alicloud);
+
+/// Find the handler for `method` and `path`, or the (status, message) to answer with:
+/// 404 for an unknown path, 405 for a known path with another method.
+fn route(method: Method, path: &str) -> Result<Handler, (u16, String)> {
+    let found = ROUTES.iter().find(|r| r.path == path);
+    match found {
+        Some(r) if method == Method::Post => Ok(r.handler),
+        Some(_) => Err((
+            405,
+            format!("method {} is not allowed on {path}", method_name(method)),
+        )),
+        None => Err((404, format!("unknown route {} {path}", method_name(method)))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_manifest_declares_prefix_operations_hosts_and_template() {
+        let m = Alicloud::manifest();
+        assert_eq!(m.name, "alicloud");
+        assert_eq!(m.route_prefixes, ["/alicloud/v1/"]);
+        assert_eq!(m.upstream_hosts, ["*.aliyuncs.com"]);
+        assert_eq!(m.error_template, broker_sdk::ALICLOUD_ERROR_TEMPLATE);
+        assert_eq!(m.operations.len(), ROUTES.len());
+        assert!(
+            m.operations
+                .iter()
+                .all(|o| o.method == Method::Post && o.path.starts_with(ROUTE_PREFIX))
+        );
+        let mut paths: Vec<_> = m.operations.iter().map(|o| o.path.as_str()).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        assert_eq!(paths.len(), ROUTES.len(), "no duplicate routes");
+    }
+
+    #[test]
+    fn unknown_paths_get_404_and_other_methods_405_in_the_alicloud_envelope() {
+        assert!(route(Method::Post, "/alicloud/v1/vpc/create").is_ok());
+        assert_eq!(
+            route(Method::Get, "/alicloud/v1/vpc/create").err(),
+            Some((
+                405,
+                "method GET is not allowed on /alicloud/v1/vpc/create".to_owned()
+            ))
+        );
+        let response = Alicloud::handle(Request {
+            method: Method::Post,
+            path: "/alicloud/v1/x".to_owned(),
+            query: String::new(),
+            headers: vec![],
+            body: vec![],
+            request_id: "r".to_owned(),
+            tenant: "default".to_owned(),
+        });
+        assert_eq!(response.status, 404);
+        let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(
+            body,
+            alicloud::error_body("unknown route POST /alicloud/v1/x")
+        );
+    }
+}

@@ -1,0 +1,44 @@
+//! Every wait of the plugin: how often it looks and how long it keeps looking.
+//!
+//! All waits sleep on the host's `clock` capability (virtual time in tests). The original polled
+//! every 5 s with a 15-minute timer for everything; the values below keep its interval and set
+//! each timeout to what the operation needs. The lead connects them to operator settings later.
+
+/// How often and how long one wait polls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wait {
+    /// Time between two looks, ms.
+    pub interval_ms: u64,
+    /// Give up after this much clock time, ms.
+    pub timeout_ms: u64,
+}
+
+/// The original's poll interval (`PluginTimer`: 5 s).
+pub const INTERVAL_MS: u64 = 5_000;
+
+/// The original's timeout for every wait (`PluginTimer`: 15 minutes).
+pub const ORIGINAL_TIMEOUT_MS: u64 = 15 * 60_000;
+
+/// A VPC becomes `Available` after `CreateVpc`.
+pub const VPC_AVAILABLE: Wait = Wait {
+    interval_ms: INTERVAL_MS,
+    timeout_ms: 5 * 60_000,
+};
+
+/// A vSwitch becomes `Available` after `CreateVSwitch`.
+pub const VSWITCH_AVAILABLE: Wait = Wait {
+    interval_ms: INTERVAL_MS,
+    timeout_ms: 5 * 60_000,
+};
+
+/// A route table becomes `Available` after `CreateRouteTable`.
+pub const ROUTE_TABLE_AVAILABLE: Wait = Wait {
+    interval_ms: INTERVAL_MS,
+    timeout_ms: 5 * 60_000,
+};
+
+/// A deleted network resource (VPC, vSwitch, route table) disappears from its describe.
+pub const NETWORK_GONE: Wait = Wait {
+    interval_ms: INTERVAL_MS,
+    timeout_ms: 5 * 60_000,
+};
