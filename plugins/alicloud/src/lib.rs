@@ -9,6 +9,8 @@ use broker_sdk::{ErrorMessage, Manifest, Method, Operation, Plugin, Request, Res
 
 pub mod common;
 pub mod route_table;
+pub mod security_group;
+pub mod vm;
 pub mod vpc;
 pub mod vswitch;
 pub mod waits;
@@ -81,6 +83,56 @@ const ROUTES: &[Route] = &[
         path: "/alicloud/v1/route_table/route_entry/delete",
         summary: "Delete a route entry (success when it is already gone).",
         handler: route_table::handle_delete_entry,
+    },
+    Route {
+        path: "/alicloud/v1/security_group/create",
+        summary: "Create a security group (returns the existing one when `securityGroupId` is found).",
+        handler: security_group::handle_create,
+    },
+    Route {
+        path: "/alicloud/v1/security_group/delete",
+        summary: "Delete a security group (success when it is already gone).",
+        handler: security_group::handle_delete,
+    },
+    Route {
+        path: "/alicloud/v1/security_group/authorize",
+        summary: "Add (list-valued) rules to a security group; all or none are applied.",
+        handler: security_group::handle_authorize,
+    },
+    Route {
+        path: "/alicloud/v1/security_group/revoke",
+        summary: "Remove (list-valued) rules from a security group; all or none are removed.",
+        handler: security_group::handle_revoke,
+    },
+    Route {
+        path: "/alicloud/v1/vm/create",
+        summary: "Create an ECS instance, start it and wait until it runs; returns its encrypted password (returns the existing one when `instanceId` is found).",
+        handler: vm::handle_create,
+    },
+    Route {
+        path: "/alicloud/v1/vm/delete",
+        summary: "Delete an ECS instance and wait until it is gone (success when it is already gone).",
+        handler: vm::handle_delete,
+    },
+    Route {
+        path: "/alicloud/v1/vm/start",
+        summary: "Start an ECS instance and wait until it runs.",
+        handler: vm::handle_start,
+    },
+    Route {
+        path: "/alicloud/v1/vm/stop",
+        summary: "Stop an ECS instance and wait until it is stopped.",
+        handler: vm::handle_stop,
+    },
+    Route {
+        path: "/alicloud/v1/vm/security-group/bind",
+        summary: "Add a security group to an instance.",
+        handler: vm::handle_bind_security_group,
+    },
+    Route {
+        path: "/alicloud/v1/vm/security-group/unbind",
+        summary: "Remove a security group from an instance.",
+        handler: vm::handle_unbind_security_group,
     },
 ];
 

@@ -42,3 +42,27 @@ pub const NETWORK_GONE: Wait = Wait {
     interval_ms: INTERVAL_MS,
     timeout_ms: 5 * 60_000,
 };
+
+/// A new instance leaves `Pending` (it is then `Stopped`, ready for `StartInstance`).
+pub const VM_CREATED: Wait = Wait {
+    interval_ms: INTERVAL_MS,
+    timeout_ms: 10 * 60_000,
+};
+
+/// An instance becomes `Running` after `StartInstance`.
+pub const VM_RUNNING: Wait = Wait {
+    interval_ms: INTERVAL_MS,
+    timeout_ms: 10 * 60_000,
+};
+
+/// An instance becomes `Stopped` after `StopInstance`.
+pub const VM_STOPPED: Wait = Wait {
+    interval_ms: INTERVAL_MS,
+    timeout_ms: 10 * 60_000,
+};
+
+/// A deleted instance disappears from `DescribeInstances`.
+pub const VM_GONE: Wait = Wait {
+    interval_ms: INTERVAL_MS,
+    timeout_ms: ORIGINAL_TIMEOUT_MS,
+};

@@ -20,6 +20,7 @@
 //! Success is HTTP 200 with the action's JSON and `RequestId`; an error is its HTTP status with
 //! `{"RequestId","HostId","Code","Message","Recommend"}`.
 
+mod ecs;
 pub mod error;
 mod state;
 pub mod verify;
@@ -48,11 +49,13 @@ use crate::{SimClock, SimCredential, SystemSimClock};
 
 /// Key pairs a default simulator accepts.
 ///
-/// The first pair is literally the placeholder text of the alicloud spec's examples
-/// (`identityParams: "accessKeyId=*******;secret=*******"` in `shared/spec/alicloud-api.md`), so
-/// the examples work verbatim. The second is a realistic-looking `LTAI…` pair for tests.
+/// The first two pairs are literally the placeholder text of the alicloud spec's examples
+/// (`identityParams: "accessKeyId=*******;secret=*******"` in `shared/spec/alicloud-api.md`; from
+/// the security group examples on, the secret is written with six stars), so the examples work
+/// verbatim. The last is a realistic-looking `LTAI…` pair for tests.
 pub const DEMO_CREDENTIALS: &[(&str, &str)] = &[
     ("*******", "*******"),
+    ("*******", "******"),
     (
         "LTAI5tSimulatorDemo0000000",
         "simulatorDemoSecret000000000000",
@@ -127,7 +130,7 @@ pub(crate) struct Product {
 }
 
 /// Every product the simulator serves.
-const PRODUCTS: &[Product] = &[vpc::PRODUCT];
+const PRODUCTS: &[Product] = &[vpc::PRODUCT, ecs::PRODUCT];
 
 /// One routed, verified call.
 pub(crate) struct Call<'a> {
@@ -207,7 +210,9 @@ impl Shared {
             now_ms: self.config.clock.now_ms(),
         };
         tracing::trace!(product = product.name, action, "aliyun sim call");
-        (product.handle)(&mut self.state(), &call)
+        let mut state = self.state();
+        state.purge(call.now_ms);
+        (product.handle)(&mut state, &call)
     }
 }
 
@@ -323,7 +328,28 @@ impl AliyunSim {
     /// The ids of the resources of `kind` (`vpc`, `vsw`, `vtb`, …) in `region`, in creation
     /// order.
     pub fn ids(&self, region: &str, kind: &str) -> Vec<String> {
-        self.shared.state().ids(region, kind)
+        let mut state = self.shared.state();
+        state.purge(self.shared.config.clock.now_ms());
+        state.ids(region, kind)
+    }
+
+    /// The status of resource `id` of `kind` in `region` now, if it exists.
+    pub fn status(&self, region: &str, kind: &str, id: &str) -> Option<String> {
+        let now = self.shared.config.clock.now_ms();
+        let mut state = self.shared.state();
+        state.purge(now);
+        state
+            .get(region, kind, id)
+            .map(|r| r.status(now).to_owned())
+    }
+
+    /// The string attribute `key` of resource `id` of `kind` in `region` (`""` when unset), as
+    /// its describe action shows it.
+    pub fn attr(&self, region: &str, kind: &str, id: &str, key: &str) -> Option<Value> {
+        let state = self.shared.state();
+        state
+            .get(region, kind, id)
+            .map(|r| r.attrs.get(key).cloned().unwrap_or(Value::Null))
     }
 
     /// The route table vSwitch `vswitch_id` of `region` uses, if the vSwitch exists.

@@ -27,6 +27,8 @@ pub(crate) struct Resource {
     pub(crate) ready_ms: u64,
     /// Product-specific attributes, in the API's own names.
     pub(crate) attrs: Map<String, Value>,
+    /// When a resource being deleted disappears (simulated ms), if it is being deleted.
+    pub(crate) gone_ms: Option<u64>,
 }
 
 impl Resource {
@@ -42,6 +44,13 @@ impl Resource {
     /// The string attribute `key`, `""` when absent.
     pub(crate) fn attr(&self, key: &str) -> &str {
         self.attrs.get(key).and_then(Value::as_str).unwrap_or("")
+    }
+
+    /// Starts a transition: `during` until `now_ms + ms`, then `after`.
+    pub(crate) fn transition(&mut self, during: &'static str, after: &str, now_ms: u64, ms: u64) {
+        self.pending_status = during;
+        self.ready_status = after.to_owned();
+        self.ready_ms = now_ms + ms;
     }
 
     /// Sets attribute `key`.
@@ -72,6 +81,12 @@ impl State {
                 return id;
             }
         }
+    }
+
+    /// Drops the resources whose deletion finished by `now_ms`.
+    pub(crate) fn purge(&mut self, now_ms: u64) {
+        self.items
+            .retain(|r| r.gone_ms.is_none_or(|gone| now_ms < gone));
     }
 
     /// Adds a resource.
@@ -169,6 +184,18 @@ impl Cidr {
         } else {
             u32::MAX << (32 - self.len)
         }
+    }
+
+    /// The `n`-th address of the block (0 is the network address), as text.
+    pub(crate) fn host(self, n: u32) -> String {
+        let a = self.addr.wrapping_add(n);
+        format!(
+            "{}.{}.{}.{}",
+            a >> 24,
+            (a >> 16) & 255,
+            (a >> 8) & 255,
+            a & 255
+        )
     }
 
     /// Whether `other` lies inside this block.

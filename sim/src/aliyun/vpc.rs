@@ -73,7 +73,7 @@ fn cidr(call: &Call<'_>, key: &str) -> Result<Cidr, AliError> {
     })
 }
 
-fn new_resource(
+pub(crate) fn new_resource(
     state: &mut State,
     call: &Call<'_>,
     kind: &'static str,
@@ -92,27 +92,32 @@ fn new_resource(
         ready_status: "Available".to_owned(),
         ready_ms: call.now_ms + pending_ms,
         attrs,
+        gone_ms: None,
     });
     id
 }
 
-fn vpc_of<'a>(state: &'a State, call: &Call<'_>, id: &str) -> Result<&'a Resource, AliError> {
+pub(crate) fn vpc_of<'a>(
+    state: &'a State,
+    call: &Call<'_>,
+    id: &str,
+) -> Result<&'a Resource, AliError> {
     state
         .get(call.region, "vpc", id)
         .ok_or_else(|| AliError::not_found("InvalidVpcId.NotFound", "VPC"))
 }
 
 /// Whether a resource matches an optional comma-separated id filter.
-fn id_filter(call: &Call<'_>, key: &str, id: &str) -> bool {
+pub(crate) fn id_filter(call: &Call<'_>, key: &str, id: &str) -> bool {
     call.get(key)
         .is_none_or(|ids| ids.split(',').any(|want| want.trim() == id))
 }
 
-fn attr_filter(call: &Call<'_>, key: &str, resource: &Resource) -> bool {
+pub(crate) fn attr_filter(call: &Call<'_>, key: &str, resource: &Resource) -> bool {
     call.get(key).is_none_or(|want| resource.attr(key) == want)
 }
 
-fn page(items: Vec<Value>, list_key: &str, item_key: &str) -> Value {
+pub(crate) fn page(items: Vec<Value>, list_key: &str, item_key: &str) -> Value {
     json!({
         "TotalCount": items.len(),
         "PageNumber": 1,
@@ -121,7 +126,7 @@ fn page(items: Vec<Value>, list_key: &str, item_key: &str) -> Value {
     })
 }
 
-fn view(resource: &Resource, now_ms: u64, extra: Value) -> Value {
+pub(crate) fn view(resource: &Resource, now_ms: u64, extra: Value) -> Value {
     let mut out: Map<String, Value> = resource
         .attrs
         .iter()
@@ -168,6 +173,7 @@ fn create_vpc(state: &mut State, call: &Call<'_>) -> Result<Value, AliError> {
             Value::Object(m) => m,
             _ => Map::new(),
         },
+        gone_ms: None,
     });
     Ok(
         json!({"VpcId": vpc, "VRouterId": vrouter, "RouteTableId": table,
@@ -299,7 +305,11 @@ fn describe_vswitches(state: &State, call: &Call<'_>) -> Value {
     page(items, "VSwitches", "VSwitch")
 }
 
-fn vswitch_of<'a>(state: &'a State, call: &Call<'_>, id: &str) -> Result<&'a Resource, AliError> {
+pub(crate) fn vswitch_of<'a>(
+    state: &'a State,
+    call: &Call<'_>,
+    id: &str,
+) -> Result<&'a Resource, AliError> {
     state
         .get(call.region, "vsw", id)
         .ok_or_else(|| AliError::not_found("InvalidVSwitchId.NotFound", "vswitch"))

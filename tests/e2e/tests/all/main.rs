@@ -2,6 +2,7 @@
 //! loopback HTTP. One binary (`cargo test -p broker-e2e`), one module per area.
 
 mod alicloud;
+mod alicloud_compute;
 mod alicloud_network;
 mod broker_api;
 mod harness;
