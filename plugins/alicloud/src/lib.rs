@@ -8,6 +8,8 @@ use broker_sdk::wecube::{Input, Output};
 use broker_sdk::{ErrorMessage, Manifest, Method, Operation, Plugin, Request, Response};
 
 pub mod common;
+pub mod eip;
+pub mod nat;
 pub mod route_table;
 pub mod security_group;
 pub mod vm;
@@ -83,6 +85,56 @@ const ROUTES: &[Route] = &[
         path: "/alicloud/v1/route_table/route_entry/delete",
         summary: "Delete a route entry (success when it is already gone).",
         handler: route_table::handle_delete_entry,
+    },
+    Route {
+        path: "/alicloud/v1/vpc/nat/create",
+        summary: "Create a NAT gateway and wait until it is available (returns the existing one when `natGatewayId` is found).",
+        handler: nat::handle_create,
+    },
+    Route {
+        path: "/alicloud/v1/vpc/nat/delete",
+        summary: "Force-delete a NAT gateway and wait until it is gone (success when it is already gone).",
+        handler: nat::handle_delete,
+    },
+    Route {
+        path: "/alicloud/v1/vpc/nat/snat_entry/create",
+        summary: "Bind EIPs to a NAT gateway and create an SNAT entry with them.",
+        handler: nat::handle_create_entry,
+    },
+    Route {
+        path: "/alicloud/v1/vpc/nat/snat_entry/delete",
+        summary: "Delete an SNAT entry and unbind its EIPs (success when it is already gone).",
+        handler: nat::handle_delete_entry,
+    },
+    Route {
+        path: "/alicloud/v1/vpc/nat/snat_entry/modify/append",
+        summary: "Add EIPs to an SNAT entry.",
+        handler: nat::handle_append,
+    },
+    Route {
+        path: "/alicloud/v1/vpc/nat/snat_entry/modify/remove",
+        summary: "Remove EIPs from an SNAT entry and unbind them.",
+        handler: nat::handle_remove,
+    },
+    Route {
+        path: "/alicloud/v1/vpc/eip/allocate",
+        summary: "Allocate an EIP into a common bandwidth package (returns the existing one when `allocationId` is found).",
+        handler: eip::handle_allocate,
+    },
+    Route {
+        path: "/alicloud/v1/vpc/eip/release",
+        summary: "Release an EIP (success when it is already gone).",
+        handler: eip::handle_release,
+    },
+    Route {
+        path: "/alicloud/v1/vpc/eip/associate",
+        summary: "Bind an EIP to an instance and wait until it is in use.",
+        handler: eip::handle_associate,
+    },
+    Route {
+        path: "/alicloud/v1/vpc/eip/un-associate",
+        summary: "Unbind an EIP from an instance and wait until it is free.",
+        handler: eip::handle_unassociate,
     },
     Route {
         path: "/alicloud/v1/security_group/create",

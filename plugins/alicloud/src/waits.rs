@@ -66,3 +66,27 @@ pub const VM_GONE: Wait = Wait {
     interval_ms: INTERVAL_MS,
     timeout_ms: ORIGINAL_TIMEOUT_MS,
 };
+
+/// A new NAT gateway becomes `Available`.
+pub const NAT_AVAILABLE: Wait = Wait {
+    interval_ms: INTERVAL_MS,
+    timeout_ms: 5 * 60_000,
+};
+
+/// A deleted NAT gateway disappears.
+pub const NAT_GONE: Wait = Wait {
+    interval_ms: INTERVAL_MS,
+    timeout_ms: 5 * 60_000,
+};
+
+/// An SNAT entry leaves `Pending`/`Modifying`, or disappears after a delete.
+pub const SNAT_ENTRY: Wait = Wait {
+    interval_ms: INTERVAL_MS,
+    timeout_ms: 5 * 60_000,
+};
+
+/// An EIP leaves `Associating`/`Unassociating`.
+pub const EIP_ASSOCIATION: Wait = Wait {
+    interval_ms: INTERVAL_MS,
+    timeout_ms: 5 * 60_000,
+};

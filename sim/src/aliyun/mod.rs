@@ -21,7 +21,9 @@
 //! `{"RequestId","HostId","Code","Message","Recommend"}`.
 
 mod ecs;
+mod eip;
 pub mod error;
+mod nat;
 mod state;
 pub mod verify;
 mod vpc;

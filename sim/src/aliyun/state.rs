@@ -133,6 +133,19 @@ impl State {
         self.list(region, kind).map(|r| r.id.clone()).collect()
     }
 
+    /// Ids of `kind` in `region` for which `keep` holds.
+    pub(crate) fn ids_where(
+        &self,
+        region: &str,
+        kind: &str,
+        keep: impl Fn(&Resource) -> bool,
+    ) -> Vec<String> {
+        self.list(region, kind)
+            .filter(|r| keep(r))
+            .map(|r| r.id.clone())
+            .collect()
+    }
+
     /// The route table of vSwitch `id`.
     pub(crate) fn vswitch_route_table(&self, region: &str, id: &str) -> Option<String> {
         self.get(region, "vsw", id)

@@ -1,5 +1,5 @@
 //! The VPC product (`vpc.aliyuncs.com`, API `2016-04-28`): VPCs, vSwitches, route tables and
-//! route entries.
+//! route entries here; NAT gateways in `nat.rs`, EIPs and bandwidth packages in `eip.rs`.
 //!
 //! A new VPC, vSwitch or custom route table is `Pending` for a few simulated seconds, then
 //! `Available`. A VPC comes with its system route table (`vtb-…`, type `System`), which new
@@ -37,6 +37,24 @@ pub(crate) const PRODUCT: Product = Product {
         "CreateRouteEntry",
         "DeleteRouteEntry",
         "DescribeRouteEntryList",
+        // NAT gateways and SNAT entries (`nat.rs`).
+        "CreateNatGateway",
+        "DescribeNatGateways",
+        "DeleteNatGateway",
+        "CreateSnatEntry",
+        "DescribeSnatTableEntries",
+        "DeleteSnatEntry",
+        "ModifySnatEntry",
+        // EIPs and common bandwidth packages (`eip.rs`).
+        "AllocateEipAddress",
+        "DescribeEipAddresses",
+        "ReleaseEipAddress",
+        "AssociateEipAddress",
+        "UnassociateEipAddress",
+        "CreateCommonBandwidthPackage",
+        "DescribeCommonBandwidthPackages",
+        "AddCommonBandwidthPackageIp",
+        "RemoveCommonBandwidthPackageIp",
     ],
     regional: true,
     handle,
@@ -58,6 +76,8 @@ fn handle(state: &mut State, call: &Call<'_>) -> Result<Value, AliError> {
         "CreateRouteEntry" => create_route_entry(state, call),
         "DeleteRouteEntry" => delete_route_entry(state, call),
         "DescribeRouteEntryList" => describe_route_entries(state, call),
+        action if super::nat::ACTIONS.contains(&action) => super::nat::handle(state, call),
+        action if super::eip::ACTIONS.contains(&action) => super::eip::handle(state, call),
         other => Err(AliError::unknown_action(other)),
     }
 }
@@ -528,4 +548,19 @@ fn describe_route_entries(state: &State, call: &Call<'_>) -> Result<Value, AliEr
         })
         .collect();
     Ok(json!({"RouteEntrys": {"RouteEntry": list}}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_product_lists_every_nat_and_eip_action() {
+        for action in super::super::nat::ACTIONS
+            .iter()
+            .chain(super::super::eip::ACTIONS)
+        {
+            assert!(PRODUCT.actions.contains(action), "{action}");
+        }
+    }
 }

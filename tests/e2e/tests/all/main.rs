@@ -3,6 +3,7 @@
 
 mod alicloud;
 mod alicloud_compute;
+mod alicloud_nat_eip;
 mod alicloud_network;
 mod broker_api;
 mod harness;
