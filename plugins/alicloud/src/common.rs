@@ -38,6 +38,13 @@ pub const VPC: Product = Product {
     regional: true,
 };
 
+/// CEN (`cbn`), API 2017-09-12: global, called without a region.
+pub const CBN: Product = Product {
+    host: Some("cbn.aliyuncs.com"),
+    version: "2017-09-12",
+    regional: false,
+};
+
 /// The ECS endpoint the Java SDK resolves: its endpoint map sends the mainland, Singapore and US
 /// regions to `ecs-cn-hangzhou.aliyuncs.com`; other regions use `ecs.<region>.aliyuncs.com`.
 pub fn ecs_host(region: &str) -> String {

@@ -7,7 +7,9 @@ use broker_sdk::http::method_name;
 use broker_sdk::wecube::{Input, Output};
 use broker_sdk::{ErrorMessage, Manifest, Method, Operation, Plugin, Request, Response};
 
+pub mod cen;
 pub mod common;
+pub mod disk;
 pub mod eip;
 pub mod nat;
 pub mod route_table;
@@ -137,6 +139,26 @@ const ROUTES: &[Route] = &[
         handler: eip::handle_unassociate,
     },
     Route {
+        path: "/alicloud/v1/cen/create",
+        summary: "Create a CEN and wait until it is active (returns the existing one when `cenId` is found).",
+        handler: cen::handle_create,
+    },
+    Route {
+        path: "/alicloud/v1/cen/delete",
+        summary: "Detach every network, delete the CEN and wait until it is gone (success when it is already gone).",
+        handler: cen::handle_delete,
+    },
+    Route {
+        path: "/alicloud/v1/cen/attach",
+        summary: "Attach a network (VPC) to a CEN and wait until it is attached.",
+        handler: cen::handle_attach,
+    },
+    Route {
+        path: "/alicloud/v1/cen/detach",
+        summary: "Detach a network from a CEN and wait until it is detached.",
+        handler: cen::handle_detach,
+    },
+    Route {
         path: "/alicloud/v1/security_group/create",
         summary: "Create a security group (returns the existing one when `securityGroupId` is found).",
         handler: security_group::handle_create,
@@ -185,6 +207,16 @@ const ROUTES: &[Route] = &[
         path: "/alicloud/v1/vm/security-group/unbind",
         summary: "Remove a security group from an instance.",
         handler: vm::handle_unbind_security_group,
+    },
+    Route {
+        path: "/alicloud/v1/disk/create_attach",
+        summary: "Create a disk, attach it, and format and mount it with Cloud Assistant (returns the existing one when `diskId` is found).",
+        handler: disk::handle_create_attach,
+    },
+    Route {
+        path: "/alicloud/v1/disk/detach_delete",
+        summary: "Unmount a disk with Cloud Assistant, detach and delete it (success when it is already gone).",
+        handler: disk::handle_detach_delete,
     },
 ];
 

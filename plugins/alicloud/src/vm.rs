@@ -32,7 +32,8 @@ pub fn find_instance(api: &impl AliyunApi, id: &str) -> Result<Option<Value>, Er
     }
 }
 
-fn require_instance(api: &impl AliyunApi, id: &str) -> Result<Value, ErrorMessage> {
+/// Instance `id`, or an error naming it when it does not exist.
+pub fn require_instance(api: &impl AliyunApi, id: &str) -> Result<Value, ErrorMessage> {
     find_instance(api, id)?
         .ok_or_else(|| ErrorMessage::new(format!("instance {id} does not exist")))
 }

@@ -90,3 +90,22 @@ pub const EIP_ASSOCIATION: Wait = Wait {
     interval_ms: INTERVAL_MS,
     timeout_ms: 5 * 60_000,
 };
+
+/// A new CEN becomes `Active`; a deleted one disappears; an attached network becomes `Attached`
+/// or, detached, disappears.
+pub const CEN: Wait = Wait {
+    interval_ms: INTERVAL_MS,
+    timeout_ms: 5 * 60_000,
+};
+
+/// A disk becomes `Available` (created, detached) or `In_use` (attached).
+pub const DISK: Wait = Wait {
+    interval_ms: INTERVAL_MS,
+    timeout_ms: 5 * 60_000,
+};
+
+/// A Cloud Assistant command (format and mount, unmount) finishes on the instance.
+pub const COMMAND: Wait = Wait {
+    interval_ms: INTERVAL_MS,
+    timeout_ms: 10 * 60_000,
+};

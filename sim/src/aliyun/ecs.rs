@@ -1,5 +1,6 @@
 //! The ECS product (API `2014-05-26`): security groups and their rules, instances and their
-//! lifecycle, and the instance type catalogue a create picks from.
+//! lifecycle, and the instance type catalogue a create picks from; disks and Cloud Assistant in
+//! `disk.rs`.
 //!
 //! Instances follow the simulated clock: `CreateInstance` leaves one `Pending` for
 //! [`TRANSITION_MS`], then `Stopped`; `StartInstance` goes `Starting` → `Running`,
@@ -50,6 +51,14 @@ pub(crate) const PRODUCT: Product = Product {
         "StopInstance",
         "DeleteInstance",
         "ModifyInstanceAttribute",
+        // Disks and Cloud Assistant (`disk.rs`).
+        "CreateDisk",
+        "DescribeDisks",
+        "AttachDisk",
+        "DetachDisk",
+        "DeleteDisk",
+        "RunCommand",
+        "DescribeInvocationResults",
     ],
     regional: true,
     handle,
@@ -73,6 +82,7 @@ fn handle(state: &mut State, call: &Call<'_>) -> Result<Value, AliError> {
         "StopInstance" => stop_instance(state, call),
         "DeleteInstance" => delete_instance(state, call),
         "ModifyInstanceAttribute" => modify_instance(state, call),
+        action if super::disk::ACTIONS.contains(&action) => super::disk::handle(state, call),
         other => Err(AliError::unknown_action(other)),
     }
 }
@@ -552,4 +562,16 @@ fn modify_instance(state: &mut State, call: &Call<'_>) -> Result<Value, AliError
         instance.set("InstanceName", name);
     }
     Ok(json!({}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_product_lists_every_disk_action() {
+        for action in super::super::disk::ACTIONS {
+            assert!(PRODUCT.actions.contains(action), "{action}");
+        }
+    }
 }

@@ -20,6 +20,8 @@
 //! Success is HTTP 200 with the action's JSON and `RequestId`; an error is its HTTP status with
 //! `{"RequestId","HostId","Code","Message","Recommend"}`.
 
+mod cen;
+mod disk;
 mod ecs;
 mod eip;
 pub mod error;
@@ -132,7 +134,7 @@ pub(crate) struct Product {
 }
 
 /// Every product the simulator serves.
-const PRODUCTS: &[Product] = &[vpc::PRODUCT, ecs::PRODUCT];
+const PRODUCTS: &[Product] = &[vpc::PRODUCT, ecs::PRODUCT, cen::PRODUCT];
 
 /// One routed, verified call.
 pub(crate) struct Call<'a> {
@@ -357,6 +359,16 @@ impl AliyunSim {
     /// The route table vSwitch `vswitch_id` of `region` uses, if the vSwitch exists.
     pub fn vswitch_route_table(&self, region: &str, vswitch_id: &str) -> Option<String> {
         self.shared.state().vswitch_route_table(region, vswitch_id)
+    }
+
+    /// The Cloud Assistant scripts run on instance `instance_id` of `region`, oldest first.
+    pub fn commands(&self, region: &str, instance_id: &str) -> Vec<String> {
+        let state = self.shared.state();
+        state
+            .list(region, "t")
+            .filter(|t| t.attr("InstanceId") == instance_id)
+            .map(|t| t.attr("Script").to_owned())
+            .collect()
     }
 
     /// The destinations of the route entries of table `route_table_id` in `region`.

@@ -2,6 +2,7 @@
 //! loopback HTTP. One binary (`cargo test -p broker-e2e`), one module per area.
 
 mod alicloud;
+mod alicloud_cen_disk;
 mod alicloud_compute;
 mod alicloud_nat_eip;
 mod alicloud_network;
