@@ -38,6 +38,27 @@ pub const VPC: Product = Product {
     regional: true,
 };
 
+/// SLB, API 2014-05-15.
+pub const SLB: Product = Product {
+    host: Some("slb.aliyuncs.com"),
+    version: "2014-05-15",
+    regional: true,
+};
+
+/// RDS, API 2014-08-15.
+pub const RDS: Product = Product {
+    host: Some("rds.aliyuncs.com"),
+    version: "2014-08-15",
+    regional: true,
+};
+
+/// ApsaraDB for Redis (`r-kvstore`), API 2015-01-01.
+pub const KVSTORE: Product = Product {
+    host: Some("r-kvstore.aliyuncs.com"),
+    version: "2015-01-01",
+    regional: true,
+};
+
 /// CEN (`cbn`), API 2017-09-12: global, called without a region.
 pub const CBN: Product = Product {
     host: Some("cbn.aliyuncs.com"),

@@ -11,6 +11,7 @@ pub mod cen;
 pub mod common;
 pub mod disk;
 pub mod eip;
+pub mod load_balancer;
 pub mod nat;
 pub mod route_table;
 pub mod security_group;
@@ -217,6 +218,26 @@ const ROUTES: &[Route] = &[
         path: "/alicloud/v1/disk/detach_delete",
         summary: "Unmount a disk with Cloud Assistant, detach and delete it (success when it is already gone).",
         handler: disk::handle_detach_delete,
+    },
+    Route {
+        path: "/alicloud/v1/load_balancer/create",
+        summary: "Create a load balancer (returns the existing one when `loadBalancerId` is found).",
+        handler: load_balancer::handle_create,
+    },
+    Route {
+        path: "/alicloud/v1/load_balancer/delete",
+        summary: "Delete a load balancer (success when it is already gone).",
+        handler: load_balancer::handle_delete,
+    },
+    Route {
+        path: "/alicloud/v1/load_balancer/backend_server/add",
+        summary: "Add backend servers through a VServer group on a listener (created and started as needed).",
+        handler: load_balancer::handle_add_backend,
+    },
+    Route {
+        path: "/alicloud/v1/load_balancer/backend_server/remove",
+        summary: "Remove backend servers; optionally delete the listener and its VServer group.",
+        handler: load_balancer::handle_remove_backend,
     },
 ];
 

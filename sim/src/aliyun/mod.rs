@@ -26,6 +26,7 @@ mod ecs;
 mod eip;
 pub mod error;
 mod nat;
+mod slb;
 mod state;
 pub mod verify;
 mod vpc;
@@ -134,7 +135,7 @@ pub(crate) struct Product {
 }
 
 /// Every product the simulator serves.
-const PRODUCTS: &[Product] = &[vpc::PRODUCT, ecs::PRODUCT, cen::PRODUCT];
+const PRODUCTS: &[Product] = &[vpc::PRODUCT, ecs::PRODUCT, cen::PRODUCT, slb::PRODUCT];
 
 /// One routed, verified call.
 pub(crate) struct Call<'a> {
