@@ -13,6 +13,8 @@ pub mod disk;
 pub mod eip;
 pub mod load_balancer;
 pub mod nat;
+pub mod rds;
+pub mod redis;
 pub mod route_table;
 pub mod security_group;
 pub mod vm;
@@ -238,6 +240,46 @@ const ROUTES: &[Route] = &[
         path: "/alicloud/v1/load_balancer/backend_server/remove",
         summary: "Remove backend servers; optionally delete the listener and its VServer group.",
         handler: load_balancer::handle_remove_backend,
+    },
+    Route {
+        path: "/alicloud/v1/rds/db/create",
+        summary: "Create an RDS instance and its account and wait until both are ready (returns the existing one when `dBInstanceId` is found).",
+        handler: rds::handle_create,
+    },
+    Route {
+        path: "/alicloud/v1/rds/db/delete",
+        summary: "Delete an RDS instance and wait until it is gone (success when it is already gone).",
+        handler: rds::handle_delete,
+    },
+    Route {
+        path: "/alicloud/v1/rds/backup/create",
+        summary: "Back up an RDS instance and wait until the backup finished.",
+        handler: rds::handle_create_backup,
+    },
+    Route {
+        path: "/alicloud/v1/rds/backup/delete",
+        summary: "Delete an RDS backup (success when it is already gone).",
+        handler: rds::handle_delete_backup,
+    },
+    Route {
+        path: "/alicloud/v1/rds/security_ip/append",
+        summary: "Add IPs to an RDS whitelist group.",
+        handler: rds::handle_append_ips,
+    },
+    Route {
+        path: "/alicloud/v1/rds/security_ip/delete",
+        summary: "Remove IPs from an RDS whitelist group.",
+        handler: rds::handle_delete_ips,
+    },
+    Route {
+        path: "/alicloud/v1/redis/create",
+        summary: "Create a Redis instance and wait until it is ready; returns its encrypted password (returns the existing one when `instanceId` is found).",
+        handler: redis::handle_create,
+    },
+    Route {
+        path: "/alicloud/v1/redis/delete",
+        summary: "Delete a Redis instance and wait until it is gone (success when it is already gone).",
+        handler: redis::handle_delete,
     },
 ];
 

@@ -109,3 +109,39 @@ pub const COMMAND: Wait = Wait {
     interval_ms: INTERVAL_MS,
     timeout_ms: 10 * 60_000,
 };
+
+/// A new RDS instance becomes `Running` (the original's 15-minute timer: creates are slow).
+pub const RDS_RUNNING: Wait = Wait {
+    interval_ms: INTERVAL_MS,
+    timeout_ms: ORIGINAL_TIMEOUT_MS,
+};
+
+/// A new RDS account becomes `Available`.
+pub const RDS_ACCOUNT: Wait = Wait {
+    interval_ms: INTERVAL_MS,
+    timeout_ms: 5 * 60_000,
+};
+
+/// An RDS backup job finishes.
+pub const RDS_BACKUP: Wait = Wait {
+    interval_ms: INTERVAL_MS,
+    timeout_ms: ORIGINAL_TIMEOUT_MS,
+};
+
+/// A deleted RDS instance disappears.
+pub const RDS_GONE: Wait = Wait {
+    interval_ms: INTERVAL_MS,
+    timeout_ms: ORIGINAL_TIMEOUT_MS,
+};
+
+/// A new Redis instance becomes `Normal`.
+pub const REDIS_NORMAL: Wait = Wait {
+    interval_ms: INTERVAL_MS,
+    timeout_ms: ORIGINAL_TIMEOUT_MS,
+};
+
+/// A deleted Redis instance disappears.
+pub const REDIS_GONE: Wait = Wait {
+    interval_ms: INTERVAL_MS,
+    timeout_ms: ORIGINAL_TIMEOUT_MS,
+};

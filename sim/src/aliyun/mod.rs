@@ -25,7 +25,9 @@ mod disk;
 mod ecs;
 mod eip;
 pub mod error;
+mod kvstore;
 mod nat;
+mod rds;
 mod slb;
 mod state;
 pub mod verify;
@@ -135,7 +137,14 @@ pub(crate) struct Product {
 }
 
 /// Every product the simulator serves.
-const PRODUCTS: &[Product] = &[vpc::PRODUCT, ecs::PRODUCT, cen::PRODUCT, slb::PRODUCT];
+const PRODUCTS: &[Product] = &[
+    vpc::PRODUCT,
+    ecs::PRODUCT,
+    cen::PRODUCT,
+    slb::PRODUCT,
+    rds::PRODUCT,
+    kvstore::PRODUCT,
+];
 
 /// One routed, verified call.
 pub(crate) struct Call<'a> {

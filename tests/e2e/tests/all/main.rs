@@ -4,6 +4,7 @@
 mod alicloud;
 mod alicloud_cen_disk;
 mod alicloud_compute;
+mod alicloud_database;
 mod alicloud_load_balancer;
 mod alicloud_nat_eip;
 mod alicloud_network;
