@@ -145,7 +145,7 @@ fn create(state: &mut State, call: &Call<'_>) -> Result<Value, AliError> {
             "The class does not fit the engine.",
         ));
     }
-    if !(20..=2000).contains(&storage) || storage % 5 != 0 {
+    if !(20..=2000).contains(&storage) || !storage.is_multiple_of(5) {
         return Err(AliError::new(
             400,
             "InvalidDBInstanceStorage.Format",

@@ -62,7 +62,7 @@ async fn spec_security_group_examples_create_authorize_revoke_and_delete() {
     let group = out["securityGroupId"].as_str().unwrap().to_owned();
     assert!(group.starts_with("sg-"), "{out}");
     assert_eq!(out["request_id"].as_str().unwrap().len(), 36, "{out}");
-    assert_eq!(t.aliyun().ids(REGION, "sg"), [group.clone()]);
+    assert_eq!(t.aliyun().ids(REGION, "sg"), [group.as_str()]);
 
     let authorize = r#"{
 	"inputs": [

@@ -115,7 +115,7 @@ async fn spec_rds_examples_create_back_up_whitelist_and_delete_in_simulated_time
     );
     let backup_id = out["backupId"].as_str().unwrap().to_owned();
     assert!(backup_id.parse::<u64>().is_ok(), "{out}");
-    assert_eq!(t.aliyun().ids(REGION, "bak"), [backup_id.clone()]);
+    assert_eq!(t.aliyun().ids(REGION, "bak"), [backup_id.as_str()]);
 
     let delete_backup = r#"{
 	"inputs": [

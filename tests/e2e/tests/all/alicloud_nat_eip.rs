@@ -83,7 +83,7 @@ async fn spec_nat_snat_and_eip_examples_work_end_to_end() {
         "one bandwidth package, found by name"
     );
     let cbp = a["cbpId"].as_str().unwrap().to_owned();
-    assert_eq!(t.aliyun().ids(REGION, "cbwp"), [cbp.clone()]);
+    assert_eq!(t.aliyun().ids(REGION, "cbwp"), [cbp.as_str()]);
     let eip_a = a["allocationId"].as_str().unwrap().to_owned();
     let eip_b = b["allocationId"].as_str().unwrap().to_owned();
     assert_eq!(eip(&t, &eip_a).1, cbp);

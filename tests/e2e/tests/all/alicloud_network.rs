@@ -144,7 +144,7 @@ async fn spec_vswitch_examples_create_and_delete_with_and_without_a_route_table(
         !t.aliyun().ids(REGION, "vtb").contains(&custom),
         "custom table deleted"
     );
-    assert_eq!(t.aliyun().ids(REGION, "vsw"), [plain.clone()]);
+    assert_eq!(t.aliyun().ids(REGION, "vsw"), [plain.as_str()]);
     post_example(&t, "vswitch/delete/route_table/unbind", unbind).await;
 
     let delete = r#"{
