@@ -417,6 +417,24 @@ async fn network_errors_carry_alibabas_code_message_and_request_id_and_the_batch
     .await;
     assert_eq!(e, "missing required field \"vSwitchId\"");
 
+    // A failing gateway or a broken answer is reported, not swallowed.
+    t.aliyun()
+        .faults()
+        .fail_next(1, broker_sim::FaultKind::Http500);
+    let e = post_err(&t, "vpc/delete", json!({"vpcId": vpc})).await;
+    assert_eq!(
+        e,
+        "AliCloud client error: [unreadable answer, HTTP 500: unexpected status]"
+    );
+    t.aliyun()
+        .faults()
+        .fail_next(1, broker_sim::FaultKind::BadJson);
+    let e = post_err(&t, "vpc/delete", json!({"vpcId": vpc})).await;
+    assert_eq!(
+        e,
+        "AliCloud client error: [unreadable answer, HTTP 200: body is not JSON]"
+    );
+
     // Not a batch at all: 400 in the alicloud envelope; the broker keeps serving.
     let (status, answer) = t.post_raw("/alicloud/v1/vpc/create", "{not json").await;
     assert_eq!(status, 400);
