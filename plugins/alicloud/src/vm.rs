@@ -242,6 +242,8 @@ pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
         Some(p) => password::decrypt(&common.guid, seed, p)?,
         None => password::generate()?,
     };
+    // Masked in every later log line of this request (it travels in the signed query).
+    broker_sdk::log::redact(&password);
     let mut params: Vec<(String, String)> = vec![
         ("ZoneId".into(), zone.into()),
         ("ImageId".into(), image.into()),

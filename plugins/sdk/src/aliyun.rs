@@ -139,9 +139,29 @@ impl AliyunApi for Client<'_> {
         for (key, value) in params {
             request = request.query(*key, *value);
         }
-        let response = send(&request.build(), &Signing::AliyunRpc, Some(self.credential))
-            .map_err(|e| AliyunError::Http(describe_http_error(&e)))?;
-        parse_response(response.status, &response.body)
+        let result = send(&request.build(), &Signing::AliyunRpc, Some(self.credential))
+            .map_err(|e| AliyunError::Http(describe_http_error(&e)))
+            .and_then(|response| parse_response(response.status, &response.body));
+        // Action and outcome only: parameters may hold passwords.
+        match &result {
+            Ok(answer) => crate::log::debug(
+                "aliyun call",
+                &[
+                    ("action", action),
+                    ("host", &self.host),
+                    ("request_id", &answer.request_id),
+                ],
+            ),
+            Err(error) => crate::log::warn(
+                "aliyun call failed",
+                &[
+                    ("action", action),
+                    ("host", &self.host),
+                    ("error", &error.to_string()),
+                ],
+            ),
+        }
+        result
     }
 }
 
