@@ -192,7 +192,7 @@ pub fn parse_response(status: u16, body: &[u8]) -> Result<AliyunResponse, Aliyun
     {
         return Err(AliyunError::Api {
             code: text("Code"),
-            message: text("Message"),
+            message: without_string_to_sign(&text("Message")),
             request_id,
         });
     }
@@ -203,6 +203,16 @@ pub fn parse_response(status: u16, body: &[u8]) -> Result<AliyunResponse, Aliyun
         request_id,
         body: value,
     })
+}
+
+/// Alibaba's `SignatureDoesNotMatch` message ends with the server's string to sign, which holds
+/// every parameter of the call (passwords included): it is cut off before the message reaches a
+/// client or a log.
+fn without_string_to_sign(message: &str) -> String {
+    match message.find("server string to sign is:") {
+        Some(at) => format!("{}(string to sign omitted)", &message[..at]),
+        None => message.to_owned(),
+    }
 }
 
 /// The items of a describe answer's `{"<list>": {"<item>": [...]}}`, empty when absent.
@@ -246,6 +256,16 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.code(), Some("SignatureDoesNotMatch"));
         assert!(!e.is_not_found());
+    }
+
+    #[test]
+    fn the_string_to_sign_never_reaches_the_message() {
+        let body = br#"{"Code":"SignatureDoesNotMatch","Message":"Specified signature is not matched with our calculation. server string to sign is:POST&%2F&Password%3DSecret1","RequestId":"r"}"#;
+        let e = parse_response(400, body).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "AliCloud server error: [Code=SignatureDoesNotMatch, Message=Specified signature is not matched with our calculation. (string to sign omitted), RequestId=r]"
+        );
     }
 
     #[test]
