@@ -139,8 +139,12 @@ pub struct Describe {
     pub noun: &'static str,
     /// Describe action, e.g. `DescribeVpcs`.
     pub action: &'static str,
-    /// The id filter, e.g. `VpcId`.
+    /// The id filter, e.g. `VpcId`, or `SecurityGroupIds` for a JSON-list filter.
     pub id_param: &'static str,
+    /// Whether the filter takes a JSON list (`["sg-1"]`) rather than the bare id.
+    pub json_list: bool,
+    /// The id field of one item, e.g. `VpcId`.
+    pub id_field: &'static str,
     /// The answer's list and item keys, e.g. `Vpcs` / `Vpc`.
     pub list: &'static str,
     /// The item key inside `list`.
@@ -150,11 +154,17 @@ pub struct Describe {
 /// The resource `id` as the describe shows it, `None` when it does not exist (an empty list or a
 /// `*.NotFound` error).
 pub fn find(api: &impl AliyunApi, what: &Describe, id: &str) -> Result<Option<Value>, AliyunError> {
-    match api.call(what.action, &[(what.id_param, id)]) {
+    // Some describes filter by a JSON list of ids (`SecurityGroupIds=["sg-1"]`).
+    let filter = if what.json_list {
+        serde_json::json!([id]).to_string()
+    } else {
+        id.to_owned()
+    };
+    match api.call(what.action, &[(what.id_param, filter.as_str())]) {
         Ok(response) => Ok(
             broker_sdk::aliyun::items(&response.body, what.list, what.item)
                 .iter()
-                .find(|item| broker_sdk::aliyun::text(item, what.id_param) == id)
+                .find(|item| broker_sdk::aliyun::text(item, what.id_field) == id)
                 .cloned(),
         ),
         Err(error) if error.is_not_found() => Ok(None),
@@ -220,6 +230,77 @@ pub fn wait_gone(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use broker_sdk::aliyun::AliyunResponse;
+    use std::cell::RefCell;
+
+    /// Answers every call with `answer` and records the parameters it got.
+    struct Fake {
+        answer: Result<Value, AliyunError>,
+        seen: RefCell<Vec<Vec<(String, String)>>>,
+    }
+
+    impl AliyunApi for Fake {
+        fn call(&self, _: &str, params: &[(&str, &str)]) -> Result<AliyunResponse, AliyunError> {
+            self.seen.borrow_mut().push(
+                params
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            );
+            self.answer.clone().map(|body| AliyunResponse {
+                request_id: "r".into(),
+                body,
+            })
+        }
+    }
+
+    const GROUPS: Describe = Describe {
+        noun: "security group",
+        action: "DescribeSecurityGroups",
+        id_param: "SecurityGroupIds",
+        json_list: true,
+        id_field: "SecurityGroupId",
+        list: "SecurityGroups",
+        item: "SecurityGroup",
+    };
+
+    #[test]
+    fn find_filters_by_json_list_and_matches_the_item_id() {
+        let fake = Fake {
+            answer: Ok(serde_json::json!({"SecurityGroups": {"SecurityGroup": [
+                {"SecurityGroupId": "sg-other"}, {"SecurityGroupId": "sg-1"}]}})),
+            seen: RefCell::new(Vec::new()),
+        };
+        let found = find(&fake, &GROUPS, "sg-1").unwrap().unwrap();
+        assert_eq!(found["SecurityGroupId"], "sg-1");
+        assert_eq!(
+            fake.seen.borrow()[0],
+            [("SecurityGroupIds".to_owned(), r#"["sg-1"]"#.to_owned())]
+        );
+        assert!(find(&fake, &GROUPS, "sg-2").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_not_found_error_means_absent_and_other_errors_fail() {
+        let api_error = |code: &str| AliyunError::Api {
+            code: code.into(),
+            message: "m".into(),
+            request_id: "r".into(),
+        };
+        let fake = Fake {
+            answer: Err(api_error("InvalidSecurityGroupId.NotFound")),
+            seen: RefCell::new(Vec::new()),
+        };
+        assert!(find(&fake, &GROUPS, "sg-1").unwrap().is_none());
+        let fake = Fake {
+            answer: Err(api_error("Throttling")),
+            seen: RefCell::new(Vec::new()),
+        };
+        assert_eq!(
+            require(&fake, &GROUPS, "sg-1").unwrap_err().as_str(),
+            "AliCloud server error: [Code=Throttling, Message=m, RequestId=r]"
+        );
+    }
 
     #[test]
     fn ecs_endpoints_follow_the_sdk_map() {

@@ -11,35 +11,29 @@
 
 use base64::Engine as _;
 use broker_sdk::ErrorMessage;
-use broker_sdk::aliyun::{AliyunApi, items, text};
+use broker_sdk::aliyun::{AliyunApi, text};
 use broker_sdk::clock::Poll;
 use broker_sdk::wecube::{Input, Output};
 use serde_json::{Value, json};
 
-use crate::common::{Common, Describe, ECS, Session, wait_for};
+use crate::common::{Common, Describe, ECS, Session, find, wait_for};
 use crate::vm::require_instance;
 use crate::waits;
 
-/// How disks are described (the id filter is a JSON list, see [`find_disk`]).
+/// How disks are described.
 pub const DISKS: Describe = Describe {
     noun: "disk",
     action: "DescribeDisks",
-    id_param: "DiskId",
+    id_param: "DiskIds",
+    json_list: true,
+    id_field: "DiskId",
     list: "Disks",
     item: "Disk",
 };
 
 /// Disk `id`, `None` when it does not exist.
-pub fn find_disk(api: &impl AliyunApi, id: &str) -> Result<Option<Value>, ErrorMessage> {
-    let ids = json!([id]).to_string();
-    match api.call("DescribeDisks", &[("DiskIds", &ids)]) {
-        Ok(answer) => Ok(items(&answer.body, DISKS.list, DISKS.item)
-            .iter()
-            .find(|d| text(d, "DiskId") == id)
-            .cloned()),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+fn find_disk(api: &impl AliyunApi, id: &str) -> Result<Option<Value>, ErrorMessage> {
+    Ok(find(api, &DISKS, id)?)
 }
 
 /// Waits until disk `id` has `Status` `want`; returns it.

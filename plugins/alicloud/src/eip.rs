@@ -14,6 +14,8 @@ pub const EIPS: Describe = Describe {
     noun: "EIP",
     action: "DescribeEipAddresses",
     id_param: "AllocationId",
+    json_list: false,
+    id_field: "AllocationId",
     list: "EipAddresses",
     item: "EipAddress",
 };

@@ -11,19 +11,23 @@ use broker_sdk::aliyun::{AliyunApi, AliyunError, items, text};
 use broker_sdk::wecube::{Input, Output};
 use serde_json::{Value, json};
 
-use crate::common::{Common, SLB, Session};
+use crate::common::{Common, Describe, SLB, Session, find};
 use crate::security_group::split_list;
 
+/// How load balancers are described.
+pub const LOAD_BALANCERS: Describe = Describe {
+    noun: "load balancer",
+    action: "DescribeLoadBalancers",
+    id_param: "LoadBalancerId",
+    json_list: false,
+    id_field: "LoadBalancerId",
+    list: "LoadBalancers",
+    item: "LoadBalancer",
+};
+
 /// Load balancer `id`, `None` when it does not exist.
-pub fn find_lb(api: &impl AliyunApi, id: &str) -> Result<Option<Value>, ErrorMessage> {
-    match api.call("DescribeLoadBalancers", &[("LoadBalancerId", id)]) {
-        Ok(answer) => Ok(items(&answer.body, "LoadBalancers", "LoadBalancer")
-            .iter()
-            .find(|l| text(l, "LoadBalancerId") == id)
-            .cloned()),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+fn find_lb(api: &impl AliyunApi, id: &str) -> Result<Option<Value>, ErrorMessage> {
+    Ok(find(api, &LOAD_BALANCERS, id)?)
 }
 
 /// `POST /alicloud/v1/load_balancer/create`: returns the existing `loadBalancerId` or creates

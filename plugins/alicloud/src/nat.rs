@@ -21,6 +21,8 @@ pub const NAT_GATEWAYS: Describe = Describe {
     noun: "NAT gateway",
     action: "DescribeNatGateways",
     id_param: "NatGatewayId",
+    json_list: false,
+    id_field: "NatGatewayId",
     list: "NatGateways",
     item: "NatGateway",
 };

@@ -5,26 +5,30 @@
 //! failed).
 
 use broker_sdk::ErrorMessage;
-use broker_sdk::aliyun::{AliyunApi, items, text};
+use broker_sdk::aliyun::{AliyunApi, text};
 use broker_sdk::clock::Poll;
 use broker_sdk::password;
 use broker_sdk::wecube::{Input, Output};
 use serde_json::{Value, json};
 
-use crate::common::{Common, KVSTORE, Session, wait_for};
+use crate::common::{Common, Describe, KVSTORE, Session, find, wait_for};
 use crate::security_group::split_list;
 use crate::waits;
 
+/// How Redis instances are described.
+pub const REDIS_INSTANCES: Describe = Describe {
+    noun: "Redis instance",
+    action: "DescribeInstances",
+    id_param: "InstanceIds",
+    json_list: false,
+    id_field: "InstanceId",
+    list: "Instances",
+    item: "KVStoreInstance",
+};
+
 /// Instance `id`, `None` when it does not exist.
-pub fn find_redis(api: &impl AliyunApi, id: &str) -> Result<Option<Value>, ErrorMessage> {
-    match api.call("DescribeInstances", &[("InstanceIds", id)]) {
-        Ok(answer) => Ok(items(&answer.body, "Instances", "KVStoreInstance")
-            .iter()
-            .find(|i| text(i, "InstanceId") == id)
-            .cloned()),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+fn find_redis(api: &impl AliyunApi, id: &str) -> Result<Option<Value>, ErrorMessage> {
+    Ok(find(api, &REDIS_INSTANCES, id)?)
 }
 
 fn output(instance: &Value) -> Output {

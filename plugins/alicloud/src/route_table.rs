@@ -14,6 +14,8 @@ pub const ROUTE_TABLES: Describe = Describe {
     noun: "route table",
     action: "DescribeRouteTableList",
     id_param: "RouteTableId",
+    json_list: false,
+    id_field: "RouteTableId",
     list: "RouterTableList",
     item: "RouterTableListType",
 };

@@ -12,29 +12,18 @@ use broker_sdk::aliyun::{AliyunApi, items, text};
 use broker_sdk::wecube::{Input, Output};
 use serde_json::{Value, json};
 
-use crate::common::{Common, Describe, ECS, Session};
+use crate::common::{Common, Describe, ECS, Session, find};
 
 /// How security groups are described (the id filter is a JSON list).
 pub const SECURITY_GROUPS: Describe = Describe {
     noun: "security group",
     action: "DescribeSecurityGroups",
-    id_param: "SecurityGroupId",
+    id_param: "SecurityGroupIds",
+    json_list: true,
+    id_field: "SecurityGroupId",
     list: "SecurityGroups",
     item: "SecurityGroup",
 };
-
-/// Security group `id`, `None` when it does not exist.
-pub fn find_group(api: &impl AliyunApi, id: &str) -> Result<Option<Value>, ErrorMessage> {
-    let ids = json!([id]).to_string();
-    match api.call("DescribeSecurityGroups", &[("SecurityGroupIds", &ids)]) {
-        Ok(answer) => Ok(items(&answer.body, "SecurityGroups", "SecurityGroup")
-            .iter()
-            .find(|g| text(g, "SecurityGroupId") == id)
-            .cloned()),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
 
 /// `POST /alicloud/v1/security_group/create`: returns the existing `securityGroupId` or creates
 /// one; output `securityGroupId` and `request_id` (as the spec lists it).
@@ -44,7 +33,7 @@ pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
     let api = session.client(ECS);
     let mut out = Output::new();
     if let Some(id) = input.optional_str("securityGroupId")?
-        && find_group(&api, id)?.is_some()
+        && find(&api, &SECURITY_GROUPS, id)?.is_some()
     {
         out.insert("securityGroupId".into(), json!(id));
         out.insert("request_id".into(), json!(""));
@@ -79,7 +68,7 @@ pub fn handle_delete(input: &Input) -> Result<Output, ErrorMessage> {
     let id = input.required_str("securityGroupId")?;
     let session = Session::new(&common);
     let api = session.client(ECS);
-    if find_group(&api, id)?.is_some() {
+    if find(&api, &SECURITY_GROUPS, id)?.is_some() {
         api.call("DeleteSecurityGroup", &[("SecurityGroupId", id)])?;
     }
     Ok(Output::new())

@@ -14,22 +14,25 @@ use broker_sdk::password;
 use broker_sdk::wecube::{Input, Output};
 use serde_json::{Value, json};
 
-use crate::common::{Common, ECS, Session, VPC, require, wait_for};
+use crate::common::{Common, Describe, ECS, Session, VPC, find, require, wait_for};
 use crate::security_group::SECURITY_GROUPS;
 use crate::vswitch::VSWITCHES;
 use crate::waits::{self, Wait};
 
+/// How instances are described.
+pub const INSTANCES: Describe = Describe {
+    noun: "instance",
+    action: "DescribeInstances",
+    id_param: "InstanceIds",
+    json_list: true,
+    id_field: "InstanceId",
+    list: "Instances",
+    item: "Instance",
+};
+
 /// Instance `id` as `DescribeInstances` shows it, `None` when it does not exist.
 pub fn find_instance(api: &impl AliyunApi, id: &str) -> Result<Option<Value>, ErrorMessage> {
-    let ids = json!([id]).to_string();
-    match api.call("DescribeInstances", &[("InstanceIds", &ids)]) {
-        Ok(answer) => Ok(items(&answer.body, "Instances", "Instance")
-            .iter()
-            .find(|i| text(i, "InstanceId") == id)
-            .cloned()),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    Ok(find(api, &INSTANCES, id)?)
 }
 
 /// Instance `id`, or an error naming it when it does not exist.

@@ -13,6 +13,8 @@ pub const VPCS: Describe = Describe {
     noun: "VPC",
     action: "DescribeVpcs",
     id_param: "VpcId",
+    json_list: false,
+    id_field: "VpcId",
     list: "Vpcs",
     item: "Vpc",
 };

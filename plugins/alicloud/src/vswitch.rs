@@ -16,6 +16,8 @@ pub const VSWITCHES: Describe = Describe {
     noun: "vSwitch",
     action: "DescribeVSwitches",
     id_param: "VSwitchId",
+    json_list: false,
+    id_field: "VSwitchId",
     list: "VSwitches",
     item: "VSwitch",
 };

@@ -394,7 +394,10 @@ async fn network_errors_carry_alibabas_code_message_and_request_id_and_the_batch
     )
     .await;
     assert!(e.contains("Code=SignatureDoesNotMatch"), "{e}");
-    assert!(e.contains("(string to sign omitted)"), "no parameters leak: {e}");
+    assert!(
+        e.contains("(string to sign omitted)"),
+        "no parameters leak: {e}"
+    );
     let e = post_err(
         &t,
         "vpc/create",
