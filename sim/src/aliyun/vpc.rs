@@ -488,6 +488,16 @@ fn create_route_entry(state: &mut State, call: &Call<'_>) -> Result<Value, AliEr
     cidr(call, "DestinationCidrBlock")?;
     let next_hop = call.require("NextHopId")?;
     let hop_type = call.get("NextHopType").unwrap_or("Instance");
+    let hop_kind = match hop_type {
+        "NatGateway" => Some(("ngw", "InvalidNatGatewayId.NotFound", "NAT gateway")),
+        "Instance" => Some(("i", "InvalidInstanceId.NotFound", "instance")),
+        _ => None,
+    };
+    if let Some((kind, code, what)) = hop_kind
+        && state.get(call.region, kind, next_hop).is_none()
+    {
+        return Err(AliError::not_found(code, what));
+    }
     let table = table_of(state, call, table_id)?;
     let mut list = entries(table);
     if list

@@ -209,6 +209,20 @@ async fn spec_route_table_and_route_entry_examples_work_end_to_end() {
     );
     post_example(&t, "route_table/vswitch/associate", &associate).await;
 
+    // The example routes to a NAT gateway, which the simulator checks exists.
+    let nat = post_ok(&t, "vpc/nat/create", json!({"vpcId": vpc})).await["natGatewayId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let e = post_err(
+        &t,
+        "route_table/route_entry/create",
+        json!({"routeTableId": table, "destinationCidrBlock": "0.0.0.0/0",
+            "nextHopType": "NatGateway", "nextHopId": "ngw-doesnotexist"}),
+    )
+    .await;
+    assert!(e.contains("Code=InvalidNatGatewayId.NotFound"), "{e}");
+
     let entry = r#"{
 	"inputs": [
 		{
@@ -224,7 +238,8 @@ async fn spec_route_table_and_route_entry_examples_work_end_to_end() {
 	]
 }"#
     .replace("vtb-t4n70cxitxen1mfsx5t2x", &table)
-    .replace("xx.xx.xx.xx/xx", "0.0.0.0/0");
+    .replace("xx.xx.xx.xx/xx", "0.0.0.0/0")
+    .replace("ngw-t4nkybnb2eb9c1qm64wuo", &nat);
     let out = post_example(&t, "route_table/route_entry/create", &entry).await;
     assert_eq!(out["guid"], "0033_0000000001");
     assert_eq!(t.aliyun().route_destinations(REGION, &table), ["0.0.0.0/0"]);
@@ -245,7 +260,8 @@ async fn spec_route_table_and_route_entry_examples_work_end_to_end() {
 	]
 }"#
     .replace("vtb-t4n70cxitxen1mfsx5t2x", &table)
-    .replace("xx.xx.xx.xx/xx", "0.0.0.0/0");
+    .replace("xx.xx.xx.xx/xx", "0.0.0.0/0")
+    .replace("ngw-t4nkybnb2eb9c1qm64wuo", &nat);
     post_example(&t, "route_table/route_entry/delete", &delete_entry).await;
     assert!(t.aliyun().route_destinations(REGION, &table).is_empty());
     post_example(&t, "route_table/route_entry/delete", &delete_entry).await;
