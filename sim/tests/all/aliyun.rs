@@ -57,7 +57,10 @@ async fn call(sim: &AliyunSim, query: &str) -> (u16, Value) {
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
-const VPCS: &[(&str, &str)] = &[
+/// Parameters of one call.
+type Params = &'static [(&'static str, &'static str)];
+
+const VPCS: Params = &[
     ("Action", "DescribeVpcs"),
     ("Version", "2016-04-28"),
     ("RegionId", "ap-southeast-1"),
@@ -122,7 +125,7 @@ async fn a_signed_call_answers_and_every_refusal_has_alibabas_body_and_status() 
         (404, "InvalidAccessKeyId.NotFound")
     );
 
-    let cases: [(&[(&str, &str)], u16, &str); 5] = [
+    let cases: [(Params, u16, &str); 5] = [
         (
             &[
                 ("Action", "Nope"),
