@@ -7,9 +7,9 @@
 
 use serde_json::{Value, json};
 
+use super::common::{new_resource, object, page, view};
 use super::error::AliError;
 use super::state::{Resource, State};
-use super::vpc::{new_resource, page, view};
 use super::{Call, Product};
 
 /// How long each CEN transition takes, in simulated ms.
@@ -150,12 +150,8 @@ fn attach(state: &mut State, call: &Call<'_>) -> Result<Value, AliError> {
         pending_status: "Attaching",
         ready_status: "Attached".to_owned(),
         ready_ms: call.now_ms + CEN_PENDING_MS,
-        attrs: match json!({"CenId": id, "ChildInstanceId": child,
-            "ChildInstanceType": kind, "ChildInstanceRegionId": region})
-        {
-            Value::Object(m) => m,
-            _ => serde_json::Map::new(),
-        },
+        attrs: object(json!({"CenId": id, "ChildInstanceId": child,
+            "ChildInstanceType": kind, "ChildInstanceRegionId": region})),
         gone_ms: None,
     });
     Ok(json!({}))

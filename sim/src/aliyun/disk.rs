@@ -12,9 +12,9 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use super::Call;
+use super::common::{new_resource, page, view};
 use super::error::AliError;
 use super::state::{Resource, State};
-use super::vpc::{new_resource, page, view};
 
 /// How long a disk transition takes, in simulated ms.
 pub const DISK_PENDING_MS: u64 = 5_000;

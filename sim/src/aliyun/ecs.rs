@@ -9,9 +9,10 @@
 
 use serde_json::{Value, json};
 
+use super::common::{attr_filter, new_resource, page, view};
 use super::error::AliError;
 use super::state::{Cidr, Resource, State};
-use super::vpc::{attr_filter, new_resource, page, view, vpc_of, vswitch_of};
+use super::vpc::{vpc_of, vswitch_of};
 use super::{Call, Product};
 
 /// How long each instance transition takes, in simulated ms.

@@ -7,10 +7,10 @@
 use serde_json::{Value, json};
 
 use super::Call;
+use super::common::{id_filter, new_resource, page, view};
 use super::error::AliError;
 use super::nat::ip_in_use;
 use super::state::State;
-use super::vpc::{id_filter, new_resource, page, view};
 
 /// How long an EIP association change takes, in simulated ms.
 pub const EIP_PENDING_MS: u64 = 3_000;

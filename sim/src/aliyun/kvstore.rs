@@ -5,9 +5,10 @@
 
 use serde_json::{Value, json};
 
+use super::common::{new_resource, page, view};
 use super::error::AliError;
 use super::state::{Cidr, Resource, State};
-use super::vpc::{new_resource, page, view, vswitch_of};
+use super::vpc::vswitch_of;
 use super::{Call, Product};
 
 /// How long a new instance is `Creating`, and a deleted one `Flushing`, in simulated ms.

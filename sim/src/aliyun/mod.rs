@@ -21,6 +21,7 @@
 //! `{"RequestId","HostId","Code","Message","Recommend"}`.
 
 mod cen;
+mod common;
 mod disk;
 mod ecs;
 mod eip;

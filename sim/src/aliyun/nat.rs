@@ -8,9 +8,10 @@
 use serde_json::{Value, json};
 
 use super::Call;
+use super::common::{attr_filter, id_filter, new_resource, page, view};
 use super::error::AliError;
 use super::state::{Cidr, State};
-use super::vpc::{attr_filter, id_filter, new_resource, page, view, vpc_of, vswitch_of};
+use super::vpc::{vpc_of, vswitch_of};
 
 /// How long a new NAT gateway is `Creating`, and a deleted one `Deleting`, in simulated ms.
 pub const NAT_PENDING_MS: u64 = 5_000;

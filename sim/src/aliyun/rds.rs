@@ -7,9 +7,10 @@
 
 use serde_json::{Value, json};
 
+use super::common::{new_resource, object, page, view};
 use super::error::AliError;
 use super::state::{Resource, State};
-use super::vpc::{new_resource, page, view, vswitch_of};
+use super::vpc::vswitch_of;
 use super::{Call, Product};
 
 /// How long a new instance is `Creating`, and a deleted one `Deleting`, in simulated ms.
@@ -411,12 +412,10 @@ fn create_backup(state: &mut State, call: &Call<'_>) -> Result<Value, AliError> 
         pending_status: "Uploading",
         ready_status: "Finished".to_owned(),
         ready_ms: call.now_ms + BACKUP_MS,
-        attrs: match json!({"DBInstanceId": id, "BackupJobId": job.to_string(), "BackupMethod": method,
-            "BackupStrategy": call.get("BackupStrategy").unwrap_or("instance")})
-        {
-            Value::Object(m) => m,
-            _ => serde_json::Map::new(),
-        },
+        attrs: object(
+            json!({"DBInstanceId": id, "BackupJobId": job.to_string(), "BackupMethod": method,
+            "BackupStrategy": call.get("BackupStrategy").unwrap_or("instance")}),
+        ),
         gone_ms: None,
     });
     Ok(json!({"BackupJobId": job.to_string()}))

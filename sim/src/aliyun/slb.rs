@@ -7,9 +7,10 @@
 
 use serde_json::{Value, json};
 
+use super::common::{new_resource, object, page, view};
 use super::error::AliError;
 use super::state::{Cidr, Resource, State};
-use super::vpc::{new_resource, page, view, vswitch_of};
+use super::vpc::vswitch_of;
 use super::{Call, Product};
 
 /// The SLB product.
@@ -317,13 +318,11 @@ fn create_listener(state: &mut State, call: &Call<'_>, protocol: &str) -> Result
         pending_status: "stopped",
         ready_status: "stopped".to_owned(),
         ready_ms: call.now_ms,
-        attrs: match json!({"LoadBalancerId": lb_id, "ListenerProtocol": protocol.to_ascii_lowercase(),
+        attrs: object(
+            json!({"LoadBalancerId": lb_id, "ListenerProtocol": protocol.to_ascii_lowercase(),
             "ListenerPort": call.require("ListenerPort")?, "VServerGroupId": group_id,
-            "Bandwidth": call.get("Bandwidth").unwrap_or("-1")})
-        {
-            Value::Object(m) => m,
-            _ => serde_json::Map::new(),
-        },
+            "Bandwidth": call.get("Bandwidth").unwrap_or("-1")}),
+        ),
         gone_ms: None,
     });
     Ok(json!({}))

@@ -5,8 +5,9 @@
 //! `Available`. A VPC comes with its system route table (`vtb-…`, type `System`), which new
 //! vSwitches use until a custom table is associated.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
+use super::common::{attr_filter, id_filter, new_resource, object, page, view};
 use super::error::AliError;
 use super::state::{Cidr, Resource, State};
 use super::{Call, Product};
@@ -93,30 +94,6 @@ fn cidr(call: &Call<'_>, key: &str) -> Result<Cidr, AliError> {
     })
 }
 
-pub(crate) fn new_resource(
-    state: &mut State,
-    call: &Call<'_>,
-    kind: &'static str,
-    pending_ms: u64,
-    attrs: Value,
-) -> String {
-    let id = state.new_id(kind);
-    let Value::Object(attrs) = attrs else {
-        unreachable!("attributes are built as JSON objects")
-    };
-    state.insert(Resource {
-        kind,
-        id: id.clone(),
-        region: call.region.to_owned(),
-        pending_status: "Pending",
-        ready_status: "Available".to_owned(),
-        ready_ms: call.now_ms + pending_ms,
-        attrs,
-        gone_ms: None,
-    });
-    id
-}
-
 pub(crate) fn vpc_of<'a>(
     state: &'a State,
     call: &Call<'_>,
@@ -125,40 +102,6 @@ pub(crate) fn vpc_of<'a>(
     state
         .get(call.region, "vpc", id)
         .ok_or_else(|| AliError::not_found("InvalidVpcId.NotFound", "VPC"))
-}
-
-/// Whether a resource matches an optional comma-separated id filter.
-pub(crate) fn id_filter(call: &Call<'_>, key: &str, id: &str) -> bool {
-    call.get(key)
-        .is_none_or(|ids| ids.split(',').any(|want| want.trim() == id))
-}
-
-pub(crate) fn attr_filter(call: &Call<'_>, key: &str, resource: &Resource) -> bool {
-    call.get(key).is_none_or(|want| resource.attr(key) == want)
-}
-
-pub(crate) fn page(items: Vec<Value>, list_key: &str, item_key: &str) -> Value {
-    json!({
-        "TotalCount": items.len(),
-        "PageNumber": 1,
-        "PageSize": items.len().max(10),
-        list_key: { item_key: items },
-    })
-}
-
-pub(crate) fn view(resource: &Resource, now_ms: u64, extra: Value) -> Value {
-    let mut out: Map<String, Value> = resource
-        .attrs
-        .iter()
-        .filter(|(k, _)| *k != "Entries")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    out.insert("Status".into(), json!(resource.status(now_ms)));
-    out.insert("RegionId".into(), json!(resource.region));
-    if let Value::Object(extra) = extra {
-        out.extend(extra);
-    }
-    Value::Object(out)
 }
 
 fn create_vpc(state: &mut State, call: &Call<'_>) -> Result<Value, AliError> {
@@ -187,12 +130,10 @@ fn create_vpc(state: &mut State, call: &Call<'_>) -> Result<Value, AliError> {
         pending_status: "Pending",
         ready_status: "Available".to_owned(),
         ready_ms: call.now_ms + VPC_PENDING_MS,
-        attrs: match json!({"VpcId": vpc, "RouteTableType": "System", "RouteTableName": "",
-            "Description": "", "VRouterId": vrouter, "Entries": []})
-        {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        },
+        attrs: object(
+            json!({"VpcId": vpc, "RouteTableType": "System", "RouteTableName": "",
+            "Description": "", "VRouterId": vrouter, "Entries": []}),
+        ),
         gone_ms: None,
     });
     Ok(
