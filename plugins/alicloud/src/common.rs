@@ -132,6 +132,21 @@ impl Session {
     }
 }
 
+/// Appends `(Param, value)` to `params` for every `(inputField, Param)` of `fields` whose input
+/// field is set (optional inputs map one to one onto optional API parameters).
+pub fn push_optional<'a>(
+    input: &'a Input,
+    params: &mut Vec<(&'a str, &'a str)>,
+    fields: &[(&str, &'static str)],
+) -> Result<(), ErrorMessage> {
+    for (field, param) in fields {
+        if let Some(value) = input.optional_str(field)? {
+            params.push((param, value));
+        }
+    }
+    Ok(())
+}
+
 /// How one kind of resource is described by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Describe {

@@ -16,7 +16,7 @@ use broker_sdk::clock::Poll;
 use broker_sdk::wecube::{Input, Output};
 use serde_json::{Value, json};
 
-use crate::common::{Common, Describe, ECS, Session, find, wait_for};
+use crate::common::{Common, Describe, ECS, Session, find, push_optional, wait_for};
 use crate::vm::require_instance;
 use crate::waits;
 
@@ -179,15 +179,15 @@ pub fn handle_create_attach(input: &Input) -> Result<Output, ErrorMessage> {
                 ("ZoneId", input.required_str("zoneId")?),
                 ("Size", input.required_str("size")?),
             ];
-            for (field, param) in [
-                ("diskName", "DiskName"),
-                ("diskCategory", "DiskCategory"),
-                ("description", "Description"),
-            ] {
-                if let Some(value) = input.optional_str(field)? {
-                    params.push((param, value));
-                }
-            }
+            push_optional(
+                input,
+                &mut params,
+                &[
+                    ("diskName", "DiskName"),
+                    ("diskCategory", "DiskCategory"),
+                    ("description", "Description"),
+                ],
+            )?;
             let created = api.call("CreateDisk", &params)?;
             wait_disk(&api, text(&created.body, "DiskId"), "Available")?
         }

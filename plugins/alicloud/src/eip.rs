@@ -6,7 +6,7 @@ use broker_sdk::aliyun::{AliyunApi, items, text};
 use broker_sdk::wecube::{Input, Output};
 use serde_json::{Value, json};
 
-use crate::common::{Common, Describe, Session, VPC, find, require, wait_status};
+use crate::common::{Common, Describe, Session, VPC, find, push_optional, require, wait_status};
 use crate::waits;
 
 /// How EIPs are described.
@@ -120,16 +120,16 @@ pub fn handle_allocate(input: &Input) -> Result<Output, ErrorMessage> {
         Some(eip) => eip,
         None => {
             let mut params = vec![("Bandwidth", bandwidth)];
-            for (field, param) in [
-                ("instanceChargeType", "InstanceChargeType"),
-                ("internetChargeType", "InternetChargeType"),
-                ("period", "Period"),
-                ("pricingCycle", "PricingCycle"),
-            ] {
-                if let Some(value) = input.optional_str(field)? {
-                    params.push((param, value));
-                }
-            }
+            push_optional(
+                input,
+                &mut params,
+                &[
+                    ("instanceChargeType", "InstanceChargeType"),
+                    ("internetChargeType", "InternetChargeType"),
+                    ("period", "Period"),
+                    ("pricingCycle", "PricingCycle"),
+                ],
+            )?;
             let created = api.call("AllocateEipAddress", &params)?;
             require(&api, &EIPS, text(&created.body, "AllocationId"))?
         }

@@ -11,7 +11,7 @@ use broker_sdk::aliyun::{AliyunApi, AliyunError, items, text};
 use broker_sdk::wecube::{Input, Output};
 use serde_json::{Value, json};
 
-use crate::common::{Common, Describe, SLB, Session, find};
+use crate::common::{Common, Describe, SLB, Session, find, push_optional};
 use crate::security_group::split_list;
 
 /// How load balancers are described.
@@ -50,24 +50,24 @@ pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
                 ("AddressType", input.required_str("addressType")?),
                 ("DeleteProtection", "off"),
             ];
-            for (field, param) in [
-                ("internetChargeType", "InternetChargeType"),
-                ("bandWidth", "Bandwidth"),
-                ("loadBalancerName", "LoadBalancerName"),
-                ("vpcId", "VpcId"),
-                ("vSwitchId", "VSwitchId"),
-                ("masterZoneId", "MasterZoneId"),
-                ("slaveZoneId", "SlaveZoneId"),
-                ("loadBalancerSpec", "LoadBalancerSpec"),
-                ("payType", "PayType"),
-                ("pricingCycle", "PricingCycle"),
-                ("duration", "Duration"),
-                ("address", "Address"),
-            ] {
-                if let Some(value) = input.optional_str(field)? {
-                    params.push((param, value));
-                }
-            }
+            push_optional(
+                input,
+                &mut params,
+                &[
+                    ("internetChargeType", "InternetChargeType"),
+                    ("bandWidth", "Bandwidth"),
+                    ("loadBalancerName", "LoadBalancerName"),
+                    ("vpcId", "VpcId"),
+                    ("vSwitchId", "VSwitchId"),
+                    ("masterZoneId", "MasterZoneId"),
+                    ("slaveZoneId", "SlaveZoneId"),
+                    ("loadBalancerSpec", "LoadBalancerSpec"),
+                    ("payType", "PayType"),
+                    ("pricingCycle", "PricingCycle"),
+                    ("duration", "Duration"),
+                    ("address", "Address"),
+                ],
+            )?;
             let created = api.call("CreateLoadBalancer", &params)?;
             (
                 text(&created.body, "LoadBalancerId").to_owned(),

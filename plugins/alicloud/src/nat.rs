@@ -11,7 +11,9 @@ use broker_sdk::clock::Poll;
 use broker_sdk::wecube::{Input, Output};
 use serde_json::{Value, json};
 
-use crate::common::{Common, Describe, Session, VPC, find, wait_for, wait_gone, wait_status};
+use crate::common::{
+    Common, Describe, Session, VPC, find, push_optional, wait_for, wait_gone, wait_status,
+};
 use crate::eip::{bind, find_by_address, unbind};
 use crate::security_group::split_list;
 use crate::waits;
@@ -49,19 +51,19 @@ pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
         Some(nat) => nat,
         None => {
             let mut params = vec![("VpcId", input.required_str("vpcId")?)];
-            for (field, param) in [
-                ("name", "Name"),
-                ("vSwitchId", "VSwitchId"),
-                ("spec", "Spec"),
-                ("instanceChargeType", "InstanceChargeType"),
-                ("pricingCycle", "PricingCycle"),
-                ("duration", "Duration"),
-                ("description", "Description"),
-            ] {
-                if let Some(value) = input.optional_str(field)? {
-                    params.push((param, value));
-                }
-            }
+            push_optional(
+                input,
+                &mut params,
+                &[
+                    ("name", "Name"),
+                    ("vSwitchId", "VSwitchId"),
+                    ("spec", "Spec"),
+                    ("instanceChargeType", "InstanceChargeType"),
+                    ("pricingCycle", "PricingCycle"),
+                    ("duration", "Duration"),
+                    ("description", "Description"),
+                ],
+            )?;
             let created = api.call("CreateNatGateway", &params)?;
             let id = text(&created.body, "NatGatewayId").to_owned();
             wait_status(&api, &NAT_GATEWAYS, &id, "Available", waits::NAT_AVAILABLE)?

@@ -13,7 +13,7 @@ use broker_sdk::password;
 use broker_sdk::wecube::{Input, Output};
 use serde_json::{Value, json};
 
-use crate::common::{Common, RDS, Session, VPC, require, wait_for};
+use crate::common::{Common, RDS, Session, VPC, push_optional, require, wait_for};
 use crate::security_group::split_list;
 use crate::vm::parse_spec;
 use crate::vswitch::VSWITCHES;
@@ -195,22 +195,22 @@ pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
     if vswitch.is_some() {
         params.push(("InstanceNetworkType", "VPC"));
     }
-    for (field, param) in [
-        ("vpcId", "VPCId"),
-        ("vSwitchId", "VSwitchId"),
-        ("privateIpAddress", "PrivateIpAddress"),
-        ("category", "Category"),
-        ("dBIsIgnoreCase", "DBIsIgnoreCase"),
-        ("dBTimeZone", "DBTimeZone"),
-        ("period", "Period"),
-        ("usedTime", "UsedTime"),
-        ("autoRenew", "AutoRenew"),
-        ("dBInstanceDescription", "DBInstanceDescription"),
-    ] {
-        if let Some(value) = input.optional_str(field)? {
-            params.push((param, value));
-        }
-    }
+    push_optional(
+        input,
+        &mut params,
+        &[
+            ("vpcId", "VPCId"),
+            ("vSwitchId", "VSwitchId"),
+            ("privateIpAddress", "PrivateIpAddress"),
+            ("category", "Category"),
+            ("dBIsIgnoreCase", "DBIsIgnoreCase"),
+            ("dBTimeZone", "DBTimeZone"),
+            ("period", "Period"),
+            ("usedTime", "UsedTime"),
+            ("autoRenew", "AutoRenew"),
+            ("dBInstanceDescription", "DBInstanceDescription"),
+        ],
+    )?;
     let created = api.call("CreateDBInstance", &params)?;
     let id = text(&created.body, "DBInstanceId").to_owned();
     wait_db(&api, &id, "Running")?;
@@ -324,16 +324,16 @@ pub fn handle_create_backup(input: &Input) -> Result<Output, ErrorMessage> {
         return Ok(out);
     }
     let mut params = vec![("DBInstanceId", db)];
-    for (field, param) in [
-        ("dBName", "DBName"),
-        ("backupStrategy", "BackupStrategy"),
-        ("backupMethod", "BackupMethod"),
-        ("backupType", "BackupType"),
-    ] {
-        if let Some(value) = input.optional_str(field)? {
-            params.push((param, value));
-        }
-    }
+    push_optional(
+        input,
+        &mut params,
+        &[
+            ("dBName", "DBName"),
+            ("backupStrategy", "BackupStrategy"),
+            ("backupMethod", "BackupMethod"),
+            ("backupType", "BackupType"),
+        ],
+    )?;
     let started = api.call("CreateBackup", &params)?;
     let job = text(&started.body, "BackupJobId").to_owned();
     let backup = wait_for(

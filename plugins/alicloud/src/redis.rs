@@ -11,7 +11,7 @@ use broker_sdk::password;
 use broker_sdk::wecube::{Input, Output};
 use serde_json::{Value, json};
 
-use crate::common::{Common, Describe, KVSTORE, Session, find, wait_for};
+use crate::common::{Common, Describe, KVSTORE, Session, find, push_optional, wait_for};
 use crate::security_group::split_list;
 use crate::waits;
 
@@ -81,21 +81,21 @@ pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
         ),
         ("Password", password.as_str()),
     ];
-    for (field, param) in [
-        ("instanceName", "InstanceName"),
-        ("networkType", "NetworkType"),
-        ("vpcId", "VpcId"),
-        ("vSwitchId", "VSwitchId"),
-        ("srcDBInstanceId", "SrcDBInstanceId"),
-        ("backupId", "BackupId"),
-        ("privateIpAddress", "PrivateIpAddress"),
-        ("period", "Period"),
-        ("autoRenew", "AutoRenew"),
-    ] {
-        if let Some(value) = input.optional_str(field)? {
-            params.push((param, value));
-        }
-    }
+    push_optional(
+        input,
+        &mut params,
+        &[
+            ("instanceName", "InstanceName"),
+            ("networkType", "NetworkType"),
+            ("vpcId", "VpcId"),
+            ("vSwitchId", "VSwitchId"),
+            ("srcDBInstanceId", "SrcDBInstanceId"),
+            ("backupId", "BackupId"),
+            ("privateIpAddress", "PrivateIpAddress"),
+            ("period", "Period"),
+            ("autoRenew", "AutoRenew"),
+        ],
+    )?;
     let created = api.call("CreateInstance", &params)?;
     let id = text(&created.body, "InstanceId").to_owned();
     let instance = wait_for(

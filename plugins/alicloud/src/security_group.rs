@@ -12,7 +12,7 @@ use broker_sdk::aliyun::{AliyunApi, items, text};
 use broker_sdk::wecube::{Input, Output};
 use serde_json::{Value, json};
 
-use crate::common::{Common, Describe, ECS, Session, find};
+use crate::common::{Common, Describe, ECS, Session, find, push_optional};
 
 /// How security groups are described (the id filter is a JSON list).
 pub const SECURITY_GROUPS: Describe = Describe {
@@ -43,15 +43,15 @@ pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
         "SecurityGroupName",
         input.required_str("securityGroupName")?,
     )];
-    for (field, param) in [
-        ("description", "Description"),
-        ("vpcId", "VpcId"),
-        ("securityGroupType", "SecurityGroupType"),
-    ] {
-        if let Some(value) = input.optional_str(field)? {
-            params.push((param, value));
-        }
-    }
+    push_optional(
+        input,
+        &mut params,
+        &[
+            ("description", "Description"),
+            ("vpcId", "VpcId"),
+            ("securityGroupType", "SecurityGroupType"),
+        ],
+    )?;
     let created = api.call("CreateSecurityGroup", &params)?;
     out.insert(
         "securityGroupId".into(),
