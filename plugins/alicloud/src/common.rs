@@ -3,7 +3,7 @@
 //! absent, and waits on the host clock.
 
 use broker_sdk::aliyun::{AliyunApi, AliyunError, Client};
-use broker_sdk::clock::{HostClock, Poll, PollError, poll_until};
+use broker_sdk::clock::{Clock, HostClock, Poll, PollError, poll_until};
 use broker_sdk::wecube::Input;
 use broker_sdk::{AliyunParams, Credential, ErrorMessage};
 use serde_json::Value;
@@ -199,7 +199,17 @@ pub fn wait_for<T>(
     wait: Wait,
     check: impl FnMut() -> Result<Poll<T>, ErrorMessage>,
 ) -> Result<T, ErrorMessage> {
-    poll_until(&HostClock, wait.timeout_ms, wait.interval_ms, check).map_err(|e| match e {
+    wait_on(&HostClock, what, wait, check)
+}
+
+/// [`wait_for`] on any clock (unit tests use a fake one).
+pub fn wait_on<T>(
+    clock: &impl Clock,
+    what: &str,
+    wait: Wait,
+    check: impl FnMut() -> Result<Poll<T>, ErrorMessage>,
+) -> Result<T, ErrorMessage> {
+    poll_until(clock, wait.timeout_ms, wait.interval_ms, check).map_err(|e| match e {
         PollError::Failed(message) => message,
         PollError::TimedOut(last) => ErrorMessage::new(format!(
             "timed out after {} s waiting for {what} (last state: {last})",
@@ -315,6 +325,39 @@ mod tests {
             require(&fake, &GROUPS, "sg-1").unwrap_err().as_str(),
             "AliCloud server error: [Code=Throttling, Message=m, RequestId=r]"
         );
+    }
+
+    /// A clock that moves only when slept on.
+    struct FakeClock(std::cell::Cell<u64>);
+
+    impl Clock for FakeClock {
+        fn now_ms(&self) -> u64 {
+            self.0.get()
+        }
+        fn sleep_ms(&self, ms: u64) {
+            self.0.set(self.0.get() + ms);
+        }
+    }
+
+    #[test]
+    fn a_wait_that_never_settles_times_out_naming_what_and_the_last_state() {
+        let clock = FakeClock(std::cell::Cell::new(0));
+        let wait = Wait {
+            interval_ms: 5_000,
+            timeout_ms: 60_000,
+        };
+        let mut looks = 0;
+        let e = wait_on(&clock, "VPC vpc-1 to be Available", wait, || {
+            looks += 1;
+            Ok::<_, ErrorMessage>(Poll::<()>::Pending("Pending".into()))
+        })
+        .unwrap_err();
+        assert_eq!(
+            e.as_str(),
+            "timed out after 60 s waiting for VPC vpc-1 to be Available (last state: Pending)"
+        );
+        assert_eq!(clock.now_ms(), 60_000, "it slept, never spun");
+        assert_eq!(looks, 13);
     }
 
     #[test]
