@@ -3,7 +3,7 @@
 //! manual step.
 
 /// Every provider plugin shipped with the broker.
-const PROVIDERS: &[&str] = &["qcloud", "tencent", "bridgx", "cds"];
+const PROVIDERS: &[&str] = &["qcloud", "alicloud", "tencent", "cds", "bridgx"];
 
 fn main() {
     let built = wasm_build::build_components(PROVIDERS);

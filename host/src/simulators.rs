@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use broker_sim::{
-    BridgxSim, BridgxSimConfig, CdsSim, CdsSimConfig, SimClock, SystemSimClock, TencentSim,
-    TencentSimConfig,
+    AliyunSim, AliyunSimConfig, BridgxSim, BridgxSimConfig, CdsSim, CdsSimConfig, SimClock,
+    SystemSimClock, TencentSim, TencentSimConfig,
 };
 
 /// The host of the demo BridgX server: register a `bridgx` account with endpoint
@@ -18,6 +18,8 @@ pub const BRIDGX_DEMO_HOST: &str = "bridgx.sim.internal";
 pub struct Simulators {
     /// Tencent Cloud API 3.0 (all `*.tencentcloudapi.com` services).
     pub tencent: TencentSim,
+    /// Alibaba Cloud RPC APIs (all `*.aliyuncs.com` products).
+    pub aliyun: AliyunSim,
     /// A BridgX server, reached through accounts whose endpoint is [`BRIDGX_DEMO_HOST`].
     pub bridgx: BridgxSim,
     /// Capital Online (`cdsapi[-asia|-us].capitalonline.net`, `api.capitalonline.net`).
@@ -39,6 +41,11 @@ impl Simulators {
                 ..TencentSimConfig::default()
             })
             .await?,
+            aliyun: AliyunSim::spawn(AliyunSimConfig {
+                clock: clock.clone(),
+                ..AliyunSimConfig::default()
+            })
+            .await?,
             bridgx: BridgxSim::spawn(BridgxSimConfig {
                 clock: clock.clone(),
                 ..BridgxSimConfig::default()
@@ -58,6 +65,9 @@ impl Simulators {
             .entry("*.tencentcloudapi.com".into())
             .or_insert_with(|| self.tencent.url());
         upstreams
+            .entry("*.aliyuncs.com".into())
+            .or_insert_with(|| self.aliyun.url());
+        upstreams
             .entry(BRIDGX_DEMO_HOST.into())
             .or_insert_with(|| self.bridgx.url());
         for host in [
@@ -75,8 +85,9 @@ impl Simulators {
     /// One line for the log: which simulator listens where.
     pub fn describe(&self) -> String {
         format!(
-            "tencentcloudapi.com → {}, capitalonline.net → {}, {BRIDGX_DEMO_HOST} → {}",
+            "tencentcloudapi.com → {}, aliyuncs.com → {}, capitalonline.net → {}, {BRIDGX_DEMO_HOST} → {}",
             self.tencent.url(),
+            self.aliyun.url(),
             self.cds.url(),
             self.bridgx.url()
         )

@@ -4,7 +4,8 @@
 //! real cloud does (a wrong signature gets the provider's own error code), keeps state across calls
 //! (create → describe → delete), and can inject faults (latency, HTTP 500, broken JSON, hangs).
 //!
-//! Today there is one: [`TencentSim`], Tencent Cloud API 3.0 (`TC3-HMAC-SHA256`) with the VPC
+//! [`AliyunSim`] simulates Alibaba Cloud's RPC APIs (signature v1, `HMAC-SHA1`; see [`aliyun`]).
+//! [`TencentSim`], Tencent Cloud API 3.0 (`TC3-HMAC-SHA256`) with the VPC
 //! product (VPCs, subnets, route tables and routes, security groups) and the CVM product
 //! (instances, whose state changes follow a [`SimClock`]). Start it on a free port,
 //! point the broker's upstream mapping at [`TencentSim::url`]:
@@ -26,6 +27,7 @@
 //! Operators can poke a running simulator with `curl` through the fault endpoint described in
 //! [`faults`].
 
+pub mod aliyun;
 pub mod bridgx;
 pub mod cds;
 pub mod faults;
@@ -33,6 +35,7 @@ pub mod tencent;
 
 use std::fmt;
 
+pub use aliyun::{AliyunSim, AliyunSimConfig, run_aliyun};
 pub use bridgx::{BridgxSim, BridgxSimConfig};
 pub use cds::{CdsSim, CdsSimConfig};
 pub use faults::{FaultKind, Faults};

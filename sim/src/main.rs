@@ -1,4 +1,4 @@
-//! Run a simulator by hand: `cargo run -p broker-sim -- tencent|cds [127.0.0.1:9100]`.
+//! Run a simulator by hand: `cargo run -p broker-sim -- tencent|aliyun|cds [127.0.0.1:9100]`.
 //!
 //! It accepts the demo key pairs (`broker_sim::DEMO_CREDENTIALS`), so the spec's example requests
 //! work verbatim. Logs go to stderr; set `RUST_LOG=broker_sim=debug` to see every request.
@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 
 use broker_sim::cds::run_cds;
-use broker_sim::{CdsSimConfig, TencentSimConfig, run_tencent};
+use broker_sim::{AliyunSimConfig, CdsSimConfig, TencentSimConfig, run_aliyun, run_tencent};
 
 /// Where the simulator listens unless an address is given.
 const DEFAULT_LISTEN: &str = "127.0.0.1:9100";
@@ -18,7 +18,7 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let mut args = std::env::args().skip(1);
-    let usage = "usage: broker-sim tencent|cds [LISTEN_ADDR]";
+    let usage = "usage: broker-sim tencent|aliyun|cds [LISTEN_ADDR]";
     match args.next().as_deref() {
         Some("tencent") => {
             let listen: SocketAddr = args.next().as_deref().unwrap_or(DEFAULT_LISTEN).parse()?;
@@ -28,6 +28,11 @@ async fn main() -> anyhow::Result<()> {
         Some("cds") => {
             let listen: SocketAddr = args.next().as_deref().unwrap_or(DEFAULT_LISTEN).parse()?;
             run_cds(listen, CdsSimConfig::default()).await?;
+            Ok(())
+        }
+        Some("aliyun") => {
+            let listen: SocketAddr = args.next().as_deref().unwrap_or(DEFAULT_LISTEN).parse()?;
+            run_aliyun(listen, AliyunSimConfig::default()).await?;
             Ok(())
         }
         _ => anyhow::bail!(usage),

@@ -45,6 +45,7 @@
 )]
 pub mod bindings;
 
+pub mod aliyun;
 pub mod cache;
 pub mod cds;
 pub mod envelope;
@@ -55,6 +56,7 @@ pub mod password;
 pub mod settings;
 pub mod tencent;
 
+pub use aliyun::{AliyunError, AliyunResponse};
 pub use bindings::cloud_broker::plugin::credentials::{
     Account as StoredAccount, Credential, LookupError,
 };
@@ -67,10 +69,11 @@ pub use bindings::exports::cloud_broker::plugin::handler::{
     Manifest, Operation, Request, Response,
 };
 pub use envelope::ErrorMessage;
+pub use envelope::alicloud::{self, ALICLOUD_ERROR_TEMPLATE};
 pub use envelope::bridgx::BRIDGX_ERROR_TEMPLATE;
 pub use envelope::tencent::TENCENT_ERROR_TEMPLATE;
 pub use envelope::wecube::{self, WECUBE_ERROR_TEMPLATE};
-pub use params::{CdsParams, ParamsError, ProviderParams, TencentParams};
+pub use params::{AliyunParams, CdsParams, ParamsError, ProviderParams, TencentParams};
 pub use tencent::{TencentError, TencentResponse};
 
 /// Opens the account `name` of `provider` that the operator registered for the calling tenant:

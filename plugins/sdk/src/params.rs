@@ -1,4 +1,6 @@
-//! WeCube `provider_params` strings: `Region=ap-shanghai;AvailableZone=ap-shanghai-1;SecretID=...;SecretKey=...`.
+//! WeCube `key=value;...` parameter strings: qcloud's `provider_params`
+//! (`Region=ap-shanghai;AvailableZone=ap-shanghai-1;SecretID=...;SecretKey=...`) and alicloud's
+//! `identityParams` (`accessKeyId=...;secret=...`) / `cloudParams` (`regionId=...`).
 //!
 //! Errors name the entry position or the key, never a value: values may be secrets.
 
@@ -31,6 +33,8 @@ impl std::error::Error for ParamsError {}
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct ProviderParams {
     entries: Vec<(String, String)>,
+    /// The field the string came from, named in errors (`provider_params`, `identityParams`).
+    label: String,
 }
 
 impl fmt::Debug for ProviderParams {
@@ -49,6 +53,12 @@ impl ProviderParams {
     /// `=`), trim key and value. One trailing empty entry (`a=1;`) is allowed; any other
     /// empty entry, an entry without `=`, an empty key or a repeated key is an error.
     pub fn parse(text: &str) -> Result<Self, ParamsError> {
+        Self::parse_labeled(text, "provider_params")
+    }
+
+    /// [`ProviderParams::parse`] for a string from the field `label` (e.g. `identityParams`),
+    /// which errors name.
+    pub fn parse_labeled(text: &str, label: &str) -> Result<Self, ParamsError> {
         let mut entries: Vec<(String, String)> = Vec::new();
         let parts: Vec<&str> = text.split(';').collect();
         let last = parts.len() - 1;
@@ -59,29 +69,30 @@ impl ProviderParams {
                 if index == last {
                     continue;
                 }
-                return Err(ParamsError(format!(
-                    "provider_params entry {position} is empty"
-                )));
+                return Err(ParamsError(format!("{label} entry {position} is empty")));
             }
             let Some((key, value)) = part.split_once('=') else {
                 return Err(ParamsError(format!(
-                    "provider_params entry {position} is not of the form key=value"
+                    "{label} entry {position} is not of the form key=value"
                 )));
             };
             let (key, value) = (key.trim(), value.trim());
             if key.is_empty() {
                 return Err(ParamsError(format!(
-                    "provider_params entry {position} has an empty key"
+                    "{label} entry {position} has an empty key"
                 )));
             }
             if entries.iter().any(|(k, _)| k == key) {
                 return Err(ParamsError(format!(
-                    "provider_params entry {position} repeats the key `{key}`"
+                    "{label} entry {position} repeats the key `{key}`"
                 )));
             }
             entries.push((key.to_owned(), value.to_owned()));
         }
-        Ok(Self { entries })
+        Ok(Self {
+            entries,
+            label: label.to_owned(),
+        })
     }
 
     /// The value of `key` (case-sensitive), if present.
@@ -105,7 +116,8 @@ impl ProviderParams {
             .find(|value| !value.is_empty())
             .ok_or_else(|| {
                 ParamsError(format!(
-                    "provider_params is missing `{}`",
+                    "{} is missing `{}`",
+                    self.label,
                     keys.first().copied().unwrap_or_default()
                 ))
             })
@@ -237,6 +249,60 @@ impl CdsParams {
     }
 }
 
+/// The Alibaba keys of an alicloud input: `accessKeyId` and `secret` from `identityParams`,
+/// `regionId` from `cloudParams`. Its `Debug` output hides the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AliyunParams {
+    access_key_id: String,
+    secret: String,
+    region: String,
+    cloud: ProviderParams,
+}
+
+impl fmt::Debug for AliyunParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AliyunParams")
+            .field("access_key_id", &self.access_key_id)
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AliyunParams {
+    /// Parse both strings; require `accessKeyId`, `secret` and `regionId`. Values are kept
+    /// whole, `=` included (the original truncated them at the second `=`).
+    pub fn parse(identity: &str, cloud: &str) -> Result<Self, ParamsError> {
+        let identity = ProviderParams::parse_labeled(identity, "identityParams")?;
+        let cloud = ProviderParams::parse_labeled(cloud, "cloudParams")?;
+        Ok(Self {
+            access_key_id: identity.require("accessKeyId")?.to_owned(),
+            secret: identity.require("secret")?.to_owned(),
+            region: cloud.require("regionId")?.to_owned(),
+            cloud,
+        })
+    }
+
+    /// `regionId`, e.g. `ap-southeast-1`.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The public `accessKeyId`.
+    pub fn access_key_id(&self) -> &str {
+        &self.access_key_id
+    }
+
+    /// Any other `cloudParams` key (e.g. `regionGroup`), if present and non-empty.
+    pub fn cloud_param(&self, key: &str) -> Option<&str> {
+        self.cloud.get(key).filter(|v| !v.is_empty())
+    }
+
+    /// Hand the key pair to the host as an opaque [`Credential`].
+    pub fn credential(&self) -> Credential {
+        Credential::inline(&self.access_key_id, &self.secret)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,6 +410,29 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "provider_params is missing `AccessKeySecret`"
+        );
+    }
+
+    #[test]
+    fn aliyun_params_keep_values_with_equals_signs_and_name_the_field() {
+        let p = AliyunParams::parse(
+            "accessKeyId=LTAI;secret=abc=def==",
+            "regionId=ap-southeast-1;regionGroup=ap",
+        )
+        .unwrap();
+        assert_eq!(p.access_key_id(), "LTAI");
+        assert_eq!(p.secret, "abc=def==");
+        assert_eq!(p.region(), "ap-southeast-1");
+        assert_eq!(p.cloud_param("regionGroup"), Some("ap"));
+        assert!(!format!("{p:?}").contains("abc=def"));
+        let e = AliyunParams::parse("accessKeyId=a", "regionId=r").unwrap_err();
+        assert_eq!(e.message(), "identityParams is missing `secret`");
+        let e = AliyunParams::parse("accessKeyId=a;secret=s", "zone=z").unwrap_err();
+        assert_eq!(e.message(), "cloudParams is missing `regionId`");
+        let e = AliyunParams::parse("accessKeyId=a;oops", "regionId=r").unwrap_err();
+        assert_eq!(
+            e.message(),
+            "identityParams entry 2 is not of the form key=value"
         );
     }
 }

@@ -1,5 +1,6 @@
 //! Simulator tests over real HTTP on loopback: one integration binary, one module per simulator.
 
+mod aliyun;
 mod tc3_client;
 mod tencent;
 mod tencent_cvm;

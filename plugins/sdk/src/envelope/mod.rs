@@ -3,6 +3,7 @@
 //! Each submodule parses its API's batch body, runs a handler per input and writes the answer in
 //! that API's shape, including for whole-body errors.
 
+pub mod alicloud;
 pub mod bridgx;
 pub mod tencent;
 pub mod wecube;

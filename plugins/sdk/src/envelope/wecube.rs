@@ -153,9 +153,45 @@ pub fn parse_inputs(body: &[u8]) -> Result<Vec<Input>, String> {
 /// The error of an input a batch did not start because the request's time was nearly spent.
 pub const NOT_ATTEMPTED: &str = "not attempted: the request's time limit was nearly spent by the \
     inputs before it; send this input again";
+/// The key names and wording of one WeCube envelope dialect: the qcloud plugin's snake_case
+/// ([`SNAKE_CASE`]) or the alicloud plugin's camelCase (`crate::envelope::alicloud::STYLE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    /// Top-level code key, e.g. `result_code`.
+    pub result_code: &'static str,
+    /// Top-level message key, e.g. `result_message`.
+    pub result_message: &'static str,
+    /// The top-level message when every input succeeded, e.g. `success`.
+    pub success_message: &'static str,
+    /// Per-output code key, e.g. `error_code`.
+    pub error_code: &'static str,
+    /// Per-output message key, e.g. `error_message`.
+    pub error_message: &'static str,
+    /// Whether every output carries `callbackParameter` (`""` when the input had none).
+    pub always_callback: bool,
+}
+
+/// The qcloud dialect: `result_code`, `result_message` ("success"), `error_code`,
+/// `error_message`; `callbackParameter` echoed when present.
+pub const SNAKE_CASE: Style = Style {
+    result_code: "result_code",
+    result_message: "result_message",
+    success_message: "success",
+    error_code: "error_code",
+    error_message: "error_message",
+    always_callback: false,
+};
 
 /// Run `handler` over `inputs` in order and build the envelope (the HTTP 200 body).
 pub fn run_batch<F>(inputs: &[Input], handler: F) -> Value
+where
+    F: Fn(&Input) -> Result<Output, ErrorMessage>,
+{
+    run_batch_in(&SNAKE_CASE, inputs, handler)
+}
+
+/// [`run_batch`] in the dialect `style`.
+pub fn run_batch_in<F>(style: &Style, inputs: &[Input], handler: F) -> Value
 where
     F: Fn(&Input) -> Result<Output, ErrorMessage>,
 {
@@ -170,39 +206,50 @@ where
                     for (key, value) in fields {
                         output.insert(key, Value::String(to_text(&value)));
                     }
-                    output.insert("error_code".into(), "0".into());
-                    output.insert("error_message".into(), "".into());
+                    output.insert(style.error_code.into(), "0".into());
+                    output.insert(style.error_message.into(), "".into());
                 }
                 Err(message) => {
                     let message = message.into_string();
                     first_error.get_or_insert_with(|| message.clone());
-                    output.insert("error_code".into(), "1".into());
-                    output.insert("error_message".into(), message.into());
+                    output.insert(style.error_code.into(), "1".into());
+                    output.insert(style.error_message.into(), message.into());
                 }
             }
             output.insert("guid".into(), input.guid().into());
-            if let Some(callback) = input.get(CALLBACK_PARAMETER) {
-                output.insert(CALLBACK_PARAMETER.into(), to_text(callback).into());
+            match input.get(CALLBACK_PARAMETER) {
+                Some(callback) => {
+                    output.insert(CALLBACK_PARAMETER.into(), to_text(callback).into());
+                }
+                None if style.always_callback => {
+                    output.insert(CALLBACK_PARAMETER.into(), "".into());
+                }
+                None => {}
             }
             Value::Object(output)
         })
         .collect();
     let (code, message) = match first_error {
-        None => ("0", "success".to_owned()),
+        None => ("0", style.success_message.to_owned()),
         Some(message) => ("1", message),
     };
     json!({
-        "result_code": code,
-        "result_message": message,
+        style.result_code: code,
+        style.result_message: message,
         "results": {"outputs": outputs},
     })
 }
 
 /// The envelope for a request that failed as a whole: `result_code` `"1"`, no outputs.
 pub fn error_body(message: &str) -> Value {
+    error_body_in(&SNAKE_CASE, message)
+}
+
+/// [`error_body`] in the dialect `style`.
+pub fn error_body_in(style: &Style, message: &str) -> Value {
     json!({
-        "result_code": "1",
-        "result_message": message,
+        style.result_code: "1",
+        style.result_message: message,
         "results": {"outputs": []},
     })
 }
@@ -229,15 +276,23 @@ pub fn handle_batch<F>(body: &[u8], handler: F) -> Response
 where
     F: Fn(&Input) -> Result<Output, ErrorMessage>,
 {
-    // An input started with the request's time nearly spent could be cut off with every output
-    // lost; it is answered as not attempted instead, and the outputs so far are returned.
-    let (status, body) = process(body, |input| {
+    let (status, body) = process(body, within_request_time(handler));
+    json_response(status, &body)
+}
+
+/// `handler`, except that an input met with the request's time nearly spent is answered as
+/// [`NOT_ATTEMPTED`]: started, it could be cut off by the broker's limit with every output lost;
+/// this way the outputs so far are returned.
+pub fn within_request_time<F>(handler: F) -> impl Fn(&Input) -> Result<Output, ErrorMessage>
+where
+    F: Fn(&Input) -> Result<Output, ErrorMessage>,
+{
+    move |input| {
         if crate::clock::request_time_nearly_spent() {
             return Err(ErrorMessage::new(NOT_ATTEMPTED));
         }
         handler(input)
-    });
-    json_response(status, &body)
+    }
 }
 
 #[cfg(test)]

@@ -231,6 +231,11 @@ impl TestBroker {
     pub fn tencent(&self) -> &broker_sim::TencentSim {
         &self.broker.simulators().expect("simulators are on").tencent
     }
+
+    /// The Alibaba Cloud simulator behind this broker.
+    pub fn aliyun(&self) -> &broker_sim::AliyunSim {
+        &self.broker.simulators().expect("simulators are on").aliyun
+    }
 }
 
 /// `provider_params` with the simulator's demo credentials (the spec examples' placeholders).
