@@ -31,6 +31,7 @@ pub mod aliyun;
 pub mod bridgx;
 pub mod cds;
 pub mod faults;
+pub mod server;
 pub mod tencent;
 
 use std::fmt;

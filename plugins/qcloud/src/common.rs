@@ -88,6 +88,33 @@ pub enum Lookup {
     Many(u64),
 }
 
+/// Runs `action` with `filter` (e.g. `{"DiskIds": [id]}`) and picks the item of `set_key` whose
+/// `id_field` is `id`: (request id, the item if listed). Tencent's not-found error counts as
+/// absent. For the describe actions that do not fit [`describe`]'s [`Resource`] pattern.
+pub fn find_by_id(
+    api: &impl TencentApi,
+    (action, filter): (&str, Value),
+    (set_key, id_field): (&str, &str),
+    id: &str,
+) -> Result<(String, Option<Value>), ErrorMessage> {
+    match api.call(action, &filter) {
+        Ok(response) => {
+            let item = response
+                .body
+                .get(set_key)
+                .and_then(Value::as_array)
+                .and_then(|set| {
+                    set.iter()
+                        .find(|i| i.get(id_field).and_then(Value::as_str) == Some(id))
+                })
+                .cloned();
+            Ok((response.request_id, item))
+        }
+        Err(error) if error.is_not_found() => Ok((error.request_id().to_owned(), None)),
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// `<describe> {<ids_param>: [id]}` → (request id, lookup).
 pub fn describe(
     api: &impl TencentApi,

@@ -137,22 +137,12 @@ impl CreateArgs {
 
 /// `DescribeDBInstances {InstanceIds: [id]}` → (request id, the instance if it exists).
 pub fn describe(api: &impl TencentApi, id: &str) -> Result<(String, Option<Value>), ErrorMessage> {
-    match api.call("DescribeDBInstances", &json!({ "InstanceIds": [id] })) {
-        Ok(response) => {
-            let item = response
-                .body
-                .get("Items")
-                .and_then(Value::as_array)
-                .and_then(|set| {
-                    set.iter()
-                        .find(|i| i.get("InstanceId").and_then(Value::as_str) == Some(id))
-                })
-                .cloned();
-            Ok((response.request_id, item))
-        }
-        Err(error) if error.is_not_found() => Ok((error.request_id().to_owned(), None)),
-        Err(error) => Err(error.into()),
-    }
+    common::find_by_id(
+        api,
+        ("DescribeDBInstances", json!({ "InstanceIds": [id] })),
+        ("Items", "InstanceId"),
+        id,
+    )
 }
 
 /// The `Status` of a described instance.

@@ -135,22 +135,12 @@ impl CreateArgs {
 
 /// `DescribeInstances {InstanceId: id}` → (request id, the instance if it exists).
 pub fn describe(api: &impl TencentApi, id: &str) -> Result<(String, Option<Value>), ErrorMessage> {
-    match api.call("DescribeInstances", &json!({ "InstanceId": id })) {
-        Ok(response) => {
-            let item = response
-                .body
-                .get("InstanceSet")
-                .and_then(Value::as_array)
-                .and_then(|set| {
-                    set.iter()
-                        .find(|i| i.get("InstanceId").and_then(Value::as_str) == Some(id))
-                })
-                .cloned();
-            Ok((response.request_id, item))
-        }
-        Err(error) if error.is_not_found() => Ok((error.request_id().to_owned(), None)),
-        Err(error) => Err(error.into()),
-    }
+    common::find_by_id(
+        api,
+        ("DescribeInstances", json!({ "InstanceId": id })),
+        ("InstanceSet", "InstanceId"),
+        id,
+    )
 }
 
 /// Polls until instance `id` runs; an isolated or deleted one (`Status` below 0) is an error.

@@ -97,22 +97,12 @@ impl CreateArgs {
 
 /// `DescribeDisks {DiskIds: [id]}` → (request id, the disk if it is listed).
 pub fn describe(api: &impl TencentApi, id: &str) -> Result<(String, Option<Value>), ErrorMessage> {
-    match api.call("DescribeDisks", &json!({ "DiskIds": [id] })) {
-        Ok(response) => {
-            let item = response
-                .body
-                .get("DiskSet")
-                .and_then(Value::as_array)
-                .and_then(|set| {
-                    set.iter()
-                        .find(|d| d.get("DiskId").and_then(Value::as_str) == Some(id))
-                })
-                .cloned();
-            Ok((response.request_id, item))
-        }
-        Err(error) if error.is_not_found() => Ok((error.request_id().to_owned(), None)),
-        Err(error) => Err(error.into()),
-    }
+    common::find_by_id(
+        api,
+        ("DescribeDisks", json!({ "DiskIds": [id] })),
+        ("DiskSet", "DiskId"),
+        id,
+    )
 }
 
 /// The `DiskState` of a described disk.

@@ -34,6 +34,7 @@ mod state;
 pub mod verify;
 mod vpc;
 
+use crate::server::Server;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -47,7 +48,6 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 
 use self::error::AliError;
 use self::state::State;
@@ -300,34 +300,27 @@ fn shared(config: AliyunSimConfig) -> Arc<Shared> {
 
 /// A running Alibaba simulator on `127.0.0.1`; dropping it stops the server.
 pub struct AliyunSim {
-    addr: SocketAddr,
+    server: Server,
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
 }
 
 impl AliyunSim {
     /// Bind `127.0.0.1:0` and serve in a tokio task.
     pub async fn spawn(config: AliyunSimConfig) -> std::io::Result<AliyunSim> {
-        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
-        let addr = listener.local_addr()?;
         let shared = shared(config);
         let app = router(Arc::clone(&shared));
-        let task = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).await {
-                tracing::warn!(%error, "aliyun simulator stopped");
-            }
-        });
-        Ok(AliyunSim { addr, shared, task })
+        let server = Server::spawn("aliyun", app).await?;
+        Ok(AliyunSim { server, shared })
     }
 
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// `http://127.0.0.1:PORT`, the base URL to map `*.aliyuncs.com` to.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// Fault injection for later requests.
@@ -387,12 +380,6 @@ impl AliyunSim {
         self.shared
             .state()
             .route_destinations(region, route_table_id)
-    }
-}
-
-impl Drop for AliyunSim {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 

@@ -20,8 +20,8 @@ mod jwt;
 mod network;
 mod state;
 
+use crate::server::Server;
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -31,8 +31,6 @@ use axum::extract::State as AxumState;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 
 use self::state::{Org, State};
 use crate::faults::{self, Faults};
@@ -459,16 +457,13 @@ async fn serve(
 
 /// A running BridgX simulator on `127.0.0.1`; dropping it stops the server.
 pub struct BridgxSim {
-    addr: SocketAddr,
+    server: Server,
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
 }
 
 impl BridgxSim {
     /// Bind `127.0.0.1:0` and serve in a tokio task.
     pub async fn spawn(config: BridgxSimConfig) -> std::io::Result<Self> {
-        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
-        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             config,
             state: Mutex::new(State::default()),
@@ -481,17 +476,13 @@ impl BridgxSim {
             .fallback(serve)
             .with_state(Arc::clone(&shared))
             .merge(faults::routes(Arc::clone(&shared.faults)));
-        let task = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).await {
-                tracing::warn!(%error, "bridgx simulator stopped");
-            }
-        });
-        Ok(Self { addr, shared, task })
+        let server = Server::spawn("bridgx", app).await?;
+        Ok(Self { server, shared })
     }
 
     /// `http://127.0.0.1:PORT`, the base URL of the simulated server.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// Successful logins so far.
@@ -526,11 +517,5 @@ impl BridgxSim {
             .flat_map(|o| &o.tasks)
             .find(|t| t.id == id)
             .map(|t| t.status)
-    }
-}
-
-impl Drop for BridgxSim {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }

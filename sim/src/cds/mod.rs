@@ -30,6 +30,7 @@ pub mod state;
 mod template;
 pub mod verify;
 
+use crate::server::Server;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -43,7 +44,6 @@ use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 
 use self::error::CdsError;
 use self::params::Params;
@@ -432,29 +432,22 @@ fn shared(config: CdsSimConfig) -> Arc<Shared> {
 
 /// A running Capital Online simulator on `127.0.0.1`; dropping it stops the server.
 pub struct CdsSim {
-    addr: SocketAddr,
+    server: Server,
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
 }
 
 impl CdsSim {
     /// Bind `127.0.0.1:0` and serve in a tokio task.
     pub async fn spawn(config: CdsSimConfig) -> std::io::Result<CdsSim> {
-        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
-        let addr = listener.local_addr()?;
         let shared = shared(config);
         let app = router(Arc::clone(&shared));
-        let task = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).await {
-                tracing::warn!(%error, "cds simulator stopped");
-            }
-        });
-        Ok(CdsSim { addr, shared, task })
+        let server = Server::spawn("cds", app).await?;
+        Ok(CdsSim { server, shared })
     }
 
     /// `http://127.0.0.1:PORT`, the base URL to map `cdsapi.capitalonline.net` to.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// Fault injection for later requests (HTTP-level).
@@ -487,12 +480,6 @@ impl CdsSim {
     /// How many API requests arrived.
     pub fn requests_seen(&self) -> u64 {
         self.shared.requests.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for CdsSim {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 

@@ -442,12 +442,7 @@ fn describe(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
             matched.push(instance);
         }
     }
-    let total = matched.len();
-    let page: Vec<&Instance> = matched
-        .into_iter()
-        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .collect();
+    let (total, page) = state::page(matched, offset, limit);
     Ok(json!({ "TotalCount": total, "InstanceSet": page }))
 }
 

@@ -277,12 +277,7 @@ fn describe(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
                 .is_none_or(|ids| ids.contains(&i.instance_id.as_str()))
         })
         .collect();
-    let total = matched.len();
-    let page: Vec<&MariadbInstance> = matched
-        .into_iter()
-        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .collect();
+    let (total, page) = state::page(matched, offset, limit);
     Ok(json!({ "TotalCount": total, "Instances": page }))
 }
 

@@ -42,6 +42,7 @@ mod subnet;
 pub mod verify;
 pub mod vpc;
 
+use crate::server::Server;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -55,7 +56,6 @@ use axum::{Json, Router};
 use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 
 use self::error::{TcError, success_body};
 use self::params::Params;
@@ -340,34 +340,27 @@ fn shared(config: TencentSimConfig) -> Arc<Shared> {
 
 /// A running Tencent simulator on `127.0.0.1`; dropping it stops the server.
 pub struct TencentSim {
-    addr: SocketAddr,
+    server: Server,
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
 }
 
 impl TencentSim {
     /// Bind `127.0.0.1:0` and serve in a tokio task.
     pub async fn spawn(config: TencentSimConfig) -> std::io::Result<TencentSim> {
-        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
-        let addr = listener.local_addr()?;
         let shared = shared(config);
         let app = router(Arc::clone(&shared));
-        let task = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).await {
-                tracing::warn!(%error, "tencent simulator stopped");
-            }
-        });
-        Ok(TencentSim { addr, shared, task })
+        let server = Server::spawn("tencent", app).await?;
+        Ok(TencentSim { server, shared })
     }
 
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// `http://127.0.0.1:PORT`, the base URL to map `<service>.tencentcloudapi.com` to.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// Fault injection for later requests.
@@ -482,14 +475,6 @@ impl TencentSim {
     /// How many API requests arrived (`POST /`, any outcome, injected faults included).
     pub fn requests_seen(&self) -> u64 {
         self.shared.requests.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for TencentSim {
-    /// Stops accepting connections. Requests already in flight (e.g. a [`crate::FaultKind::Hang`])
-    /// end on their own.
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 

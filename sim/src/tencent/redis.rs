@@ -232,12 +232,7 @@ fn describe(state: &mut State, call: &Call<'_>) -> Result<Value, TcError> {
         .flatten()
         .filter(|i| id.is_none_or(|id| i.instance_id == id))
         .collect();
-    let total = matched.len();
-    let page: Vec<&RedisInstance> = matched
-        .into_iter()
-        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .collect();
+    let (total, page) = state::page(matched, offset, limit);
     Ok(json!({ "TotalCount": total, "InstanceSet": page }))
 }
 

@@ -169,13 +169,18 @@ pub(crate) fn describe_page<'a, T>(
         }
         None => items.iter().collect(),
     };
+    Ok(page(matched, offset, limit))
+}
+
+/// `(TotalCount, the page at Offset of at most Limit items)` of everything that matched.
+pub(crate) fn page<T>(matched: Vec<T>, offset: u64, limit: u64) -> (usize, Vec<T>) {
     let total = matched.len();
     let page = matched
         .into_iter()
         .skip(usize::try_from(offset).unwrap_or(usize::MAX))
         .take(usize::try_from(limit).unwrap_or(usize::MAX))
         .collect();
-    Ok((total, page))
+    (total, page)
 }
 
 /// Remove the item of `items` whose id is `id` (`ResourceNotFound` if there is none).
