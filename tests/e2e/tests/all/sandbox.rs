@@ -153,3 +153,148 @@ async fn deep_recursion_is_stopped_at_the_stack_limit() {
     );
     assert_still_serving(&t).await;
 }
+
+#[tokio::test]
+async fn a_huge_response_is_refused_with_a_clear_error() {
+    let t = TestBroker::with(Setup {
+        limits: Limits {
+            response_bytes: 1 << 20,
+            wall_secs: 20,
+            ..Limits::default()
+        },
+        ..Setup::default()
+    })
+    .await;
+    let (status, answer) = t.post("/v1/hostile/big", &json!({"bytes": 2 << 20})).await;
+    assert_eq!(status, 500, "{answer}");
+    let error = answer["error"].as_str().unwrap();
+    assert!(
+        error.contains("(2097163 bytes) exceeds the limit of 1048576 bytes"),
+        "{error}"
+    );
+    let (status, _) = t.post("/v1/hostile/big", &json!({"bytes": 1000})).await;
+    assert_eq!(status, 200);
+    assert_still_serving(&t).await;
+}
+
+#[tokio::test]
+async fn a_log_flood_is_capped_per_request() {
+    let t = TestBroker::with(Setup {
+        limits: Limits {
+            log_lines: 50,
+            wall_secs: 20,
+            ..Limits::default()
+        },
+        ..Setup::default()
+    })
+    .await;
+    let (status, answer) = t
+        .post("/v1/hostile/log-flood", &json!({"lines": 5_000}))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let logs = crate::harness::logs();
+    let written = (0..5_000)
+        .filter(|n| {
+            logs.contains(&format!("flood line {n}\n"))
+                || logs.contains(&format!("flood line {n} "))
+        })
+        .count();
+    assert_eq!(written, 50, "the first 50 lines are logged, the rest dropped");
+    assert!(logs.contains("log_budget_exceeded"));
+    assert_still_serving(&t).await;
+}
+
+#[tokio::test]
+async fn a_host_call_flood_stops_at_the_budget() {
+    let t = TestBroker::with(Setup {
+        limits: Limits {
+            host_calls: 25,
+            wall_secs: 20,
+            ..Limits::default()
+        },
+        ..Setup::default()
+    })
+    .await;
+    let (status, answer) = t.post("/v1/hostile/call-flood", &json!({})).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer,
+        json!({"sent": 25, "error": "HttpError::BudgetExhausted"})
+    );
+    assert_still_serving(&t).await;
+}
+
+#[tokio::test]
+async fn a_declared_name_resolving_to_loopback_is_refused_after_dns() {
+    let t = TestBroker::start().await;
+    let (status, answer) = t
+        .post("/v1/hostile/egress", &json!({"url": "http://localhost:9/"}))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let error = answer["error"].as_str().unwrap();
+    assert!(
+        error.contains("Denied") && error.contains("loopback"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_towards_the_metadata_address_is_not_followed() {
+    // An upstream the operator trusts answers with a redirect to the cloud metadata service.
+    let redirector = axum::Router::new().fallback(|| async {
+        (
+            axum::http::StatusCode::FOUND,
+            [("location", "http://169.254.169.254/latest/meta-data/")],
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, redirector).await });
+    let t = TestBroker::with(Setup {
+        upstreams: std::collections::BTreeMap::from([(
+            "redirect.hostile.test".to_string(),
+            format!("http://{addr}"),
+        )]),
+        ..Setup::default()
+    })
+    .await;
+    let (status, answer) = t
+        .post(
+            "/v1/hostile/egress",
+            &json!({"url": "https://redirect.hostile.test/x"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    // The plugin gets the redirect itself; the host never went where it points.
+    assert_eq!(answer, json!({"ok": true, "status": 302}));
+}
+
+#[tokio::test]
+async fn two_tenants_hammering_one_plugin_never_see_each_other() {
+    let t = std::sync::Arc::new(TestBroker::start().await);
+    let other = t.new_tenant("other").await;
+    let mut tasks = Vec::new();
+    for (tenant, key) in [("default", t.tenant_key.clone()), ("other", other)] {
+        for n in 0..25 {
+            let (t, key) = (t.clone(), key.clone());
+            tasks.push(tokio::spawn(async move {
+                let marker = format!("{tenant}-{n}");
+                let (_, _, answer) = t
+                    .call(
+                        reqwest::Method::POST,
+                        "/v1/hostile/echo",
+                        Some(&key),
+                        Some(&json!({ "marker": marker })),
+                    )
+                    .await;
+                assert_eq!(answer["tenant"], tenant, "{answer}");
+                let body: serde_json::Value =
+                    serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+                assert_eq!(body["marker"], marker);
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+}

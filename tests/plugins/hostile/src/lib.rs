@@ -19,6 +19,10 @@
 //!   every request gets a fresh instance whose memory was really reset.
 //! - `cache`: `{"op":"get"|"set"|"delete","key","value","ttl_ms"}` on the host's cache; answers
 //!   `{"value"}` (null on a miss), `{"stored":true}` or the `cache-error`.
+//! - `big`: answers `{"data"}` with a string of `{"bytes"}` bytes (the response cap must stop it).
+//! - `log-flood`: writes `{"lines"}` log lines (the log budget must cap them).
+//! - `call-flood`: sends unsigned GETs to a declared host until the host refuses one; answers
+//!   how many went and the refusal (the host-call budget must stop it).
 //! - `version`: the plugin's manifest version (`hostile-v2` wraps this plugin as `2.0.0`).
 //! - `slow`: sleeps `{"ms"}` of clock time, then answers the version (a request in flight while
 //!   the plugin is replaced or removed).
@@ -52,6 +56,9 @@ pub const ROUTES: &[&str] = &[
     "cache-flood",
     "version",
     "slow",
+    "big",
+    "log-flood",
+    "call-flood",
 ];
 
 /// Requests served by this instance (see the `count` route).
@@ -84,7 +91,13 @@ pub fn manifest_as(version: &str) -> Manifest {
                 summary: format!("Misbehaves on purpose: {name}."),
             })
             .collect(),
-        upstream_hosts: vec!["vpc.tencentcloudapi.com".to_owned()],
+        // `localhost` resolves to a loopback address and `*.hostile.test` is mapped by the
+        // tests: both exist to be tried by `egress`.
+        upstream_hosts: vec![
+            "vpc.tencentcloudapi.com".to_owned(),
+            "localhost".to_owned(),
+            "*.hostile.test".to_owned(),
+        ],
         error_template: ERROR_TEMPLATE.to_owned(),
         settings: vec![],
     }
@@ -120,6 +133,19 @@ pub fn handle_as(request: Request, version: &str) -> Response {
             json_response(200, &json!({ "calls": calls }))
         }
         "version" => json_response(200, &json!({ "version": version })),
+        "big" => {
+            let bytes = body_number(&request.body, "bytes").unwrap_or(1 << 20);
+            let data = "x".repeat(usize::try_from(bytes).unwrap_or(usize::MAX));
+            json_response(200, &json!({ "data": data }))
+        }
+        "log-flood" => {
+            let lines = body_number(&request.body, "lines").unwrap_or(10_000);
+            for n in 0..lines {
+                broker_sdk::log::info(&format!("flood line {n}"), &[]);
+            }
+            json_response(200, &json!({ "logged": lines }))
+        }
+        "call-flood" => call_flood(),
         "slow" => {
             let ms = serde_json::from_slice::<Value>(&request.body)
                 .ok()
@@ -214,6 +240,24 @@ fn spin() -> ! {
     let mut counter = 0u64;
     loop {
         counter = std::hint::black_box(counter.wrapping_add(1));
+    }
+}
+
+fn body_number(body: &[u8], name: &str) -> Option<u64> {
+    serde_json::from_slice::<Value>(body)
+        .ok()?
+        .get(name)?
+        .as_u64()
+}
+
+fn call_flood() -> Response {
+    let request = RequestBuilder::new(Method::Get, "https://vpc.tencentcloudapi.com/").build();
+    let mut sent = 0u32;
+    loop {
+        if let Err(error) = send(&request, &Signing::None, None) {
+            return json_response(200, &json!({ "sent": sent, "error": format!("{error:?}") }));
+        }
+        sent += 1;
     }
 }
 
@@ -348,7 +392,10 @@ mod tests {
         let m = Hostile::manifest();
         assert_eq!(m.name, "hostile");
         assert_eq!(m.route_prefixes, [ROUTE_PREFIX]);
-        assert_eq!(m.upstream_hosts, ["vpc.tencentcloudapi.com"]);
+        assert_eq!(
+            m.upstream_hosts,
+            ["vpc.tencentcloudapi.com", "localhost", "*.hostile.test"]
+        );
         assert_eq!(m.error_template, ERROR_TEMPLATE);
         assert_eq!(m.operations.len(), ROUTES.len());
     }
