@@ -46,6 +46,67 @@ pub struct Config {
     /// `[plugin_settings.qcloud]` `vm-create-timeout-secs = 1200`. A plugin whose table names a
     /// setting it does not declare is refused at load.
     pub plugin_settings: BTreeMap<String, BTreeMap<String, SettingValue>>,
+    /// The operator's limits for one plugin, by plugin name: `[plugin_limits.alicloud]`
+    /// `wall_secs = 1800`. Unset fields keep the broker-wide `[limits]`.
+    pub plugin_limits: BTreeMap<String, PluginLimits>,
+}
+
+/// Per-plugin overrides of [`Limits`], and a narrower egress list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginLimits {
+    /// Linear memory of one instance, in MiB (at most the broker-wide `memory_mib`, which sizes
+    /// the instance pool).
+    pub memory_mib: Option<u64>,
+    /// Guest CPU time per request, in ms.
+    pub cpu_ms: Option<u64>,
+    /// Wall-clock time per request, in seconds.
+    pub wall_secs: Option<u64>,
+    /// Upstream calls per request.
+    pub host_calls: Option<u32>,
+    /// Default and maximum timeout of one upstream call, in seconds.
+    pub upstream_timeout_secs: Option<u64>,
+    /// Largest response body, in bytes.
+    pub response_bytes: Option<usize>,
+    /// Log lines per request.
+    pub log_lines: Option<u32>,
+    /// Log bytes per request.
+    pub log_bytes: Option<usize>,
+    /// The hosts the plugin may reach: each must be one its manifest declares (or a narrower
+    /// pattern of one); unset means every declared host.
+    pub egress_hosts: Option<Vec<String>>,
+}
+
+impl PluginLimits {
+    /// `base` with these overrides applied.
+    pub fn apply(&self, base: &Limits) -> Limits {
+        let mut limits = base.clone();
+        if let Some(v) = self.memory_mib {
+            limits.memory_mib = v;
+        }
+        if let Some(v) = self.cpu_ms {
+            limits.cpu_ms = v;
+        }
+        if let Some(v) = self.wall_secs {
+            limits.wall_secs = v;
+        }
+        if let Some(v) = self.host_calls {
+            limits.host_calls = v;
+        }
+        if let Some(v) = self.upstream_timeout_secs {
+            limits.upstream_timeout_secs = v;
+        }
+        if let Some(v) = self.response_bytes {
+            limits.response_bytes = v;
+        }
+        if let Some(v) = self.log_lines {
+            limits.log_lines = v;
+        }
+        if let Some(v) = self.log_bytes {
+            limits.log_bytes = v;
+        }
+        limits
+    }
 }
 
 /// One operator setting value. TOML strings, integers, floats and booleans are accepted; plugins
@@ -87,6 +148,7 @@ impl Default for Config {
             upstreams: BTreeMap::new(),
             limits: Limits::default(),
             plugin_settings: BTreeMap::new(),
+            plugin_limits: BTreeMap::new(),
         }
     }
 }
@@ -265,6 +327,27 @@ impl Config {
                 bail!("{name} must be greater than 0");
             }
         }
+        for (plugin, overrides) in &self.plugin_limits {
+            for (name, value) in [
+                ("memory_mib", overrides.memory_mib),
+                ("cpu_ms", overrides.cpu_ms),
+                ("wall_secs", overrides.wall_secs),
+                ("upstream_timeout_secs", overrides.upstream_timeout_secs),
+            ] {
+                if value == Some(0) {
+                    bail!("plugin_limits.{plugin}.{name} must be greater than 0");
+                }
+            }
+            if let Some(memory) = overrides.memory_mib
+                && memory > l.memory_mib
+            {
+                bail!(
+                    "plugin_limits.{plugin}.memory_mib ({memory}) exceeds limits.memory_mib ({}), \
+                     which sizes every instance slot; raise that instead",
+                    l.memory_mib
+                );
+            }
+        }
         for (host, url) in &self.upstreams {
             let parsed = url::Url::parse(url)
                 .with_context(|| format!("upstream mapping for `{host}`: `{url}` is not a URL"))?;
@@ -312,6 +395,28 @@ mod tests {
         );
         config.upstreams.insert("x".into(), "ftp://x".into());
         assert!(config.validate().is_err());
+    }
+
+    #[test]
+    fn plugin_limits_override_only_what_they_name_and_are_checked() {
+        let config: Config = toml::from_str(
+            "[limits]\nmemory_mib = 64\n[plugin_limits.alicloud]\nwall_secs = 1800\nhost_calls = 9\negress_hosts = [\"ecs.aliyuncs.com\"]\n",
+        )
+        .unwrap();
+        config.validate().unwrap();
+        let alicloud = config.plugin_limits["alicloud"].apply(&config.limits);
+        assert_eq!((alicloud.wall_secs, alicloud.host_calls), (1800, 9));
+        assert_eq!(alicloud.cpu_ms, config.limits.cpu_ms);
+        for bad in [
+            "[plugin_limits.x]\nmemory_mib = 65\n",
+            "[plugin_limits.x]\ncpu_ms = 0\n",
+        ] {
+            let mut text = String::from("[limits]\nmemory_mib = 64\n");
+            text.push_str(bad);
+            let config: Config = toml::from_str(&text).unwrap();
+            assert!(config.validate().is_err(), "{bad}");
+        }
+        assert!(toml::from_str::<Config>("[plugin_limits.x]\nmemroy_mib = 1\n").is_err());
     }
 
     #[test]

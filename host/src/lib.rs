@@ -125,7 +125,7 @@ impl Broker {
         let runtime = Arc::new(Runtime::new(
             services,
             upstreams,
-            settings,
+            (settings, config.plugin_limits.clone()),
             &config.cache_dir(),
         )?);
         let refused = runtime.load_dir(&config.plugin_dir).await?;

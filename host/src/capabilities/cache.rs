@@ -196,8 +196,8 @@ impl cache::Host for HostState {
     async fn wait(&mut self, key: String, timeout_ms: u32) -> wasmtime::Result<Option<Vec<u8>>> {
         let services = self.services.clone();
         let timeout = Duration::from_millis(u64::from(timeout_ms))
-            .min(services.limits.upstream_timeout())
-            .min(self.request.remaining(&services.limits));
+            .min(self.plugin.limits.upstream_timeout())
+            .min(self.request.remaining(&self.plugin.limits));
         let started = Instant::now();
         let clock = services.clock.clone();
         let value = services

@@ -96,7 +96,7 @@ impl clock::Host for HostState {
 
     async fn remaining_ms(&mut self) -> wasmtime::Result<u64> {
         Ok(
-            u64::try_from(self.request.remaining(&self.services.limits).as_millis())
+            u64::try_from(self.request.remaining(&self.plugin.limits).as_millis())
                 .unwrap_or(u64::MAX),
         )
     }

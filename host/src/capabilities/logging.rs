@@ -16,7 +16,7 @@ impl logging::Host for HostState {
         message: String,
         fields: Vec<Field>,
     ) -> wasmtime::Result<()> {
-        let limits = &self.services.limits;
+        let limits = self.plugin.limits.clone();
         let size = message.len()
             + fields
                 .iter()

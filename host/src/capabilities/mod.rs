@@ -51,6 +51,8 @@ pub struct PluginEnv {
     pub settings: std::collections::BTreeMap<String, String>,
     /// Its sandbox counters (`/metrics`).
     pub counters: Arc<crate::metrics::PluginCounters>,
+    /// Its limits: the broker-wide ones with the operator's overrides for this plugin.
+    pub limits: Arc<Limits>,
 }
 
 /// Per-request identity and budgets.
@@ -127,7 +129,7 @@ impl HostState {
         let mut table = ResourceTable::new();
         table.set_max_capacity(MAX_RESOURCES);
         let limits = StoreLimitsBuilder::new()
-            .memory_size(usize::try_from(services.limits.memory_mib << 20).unwrap_or(usize::MAX))
+            .memory_size(usize::try_from(plugin.limits.memory_mib << 20).unwrap_or(usize::MAX))
             .instances(64)
             .tables(64)
             .memories(16)

@@ -28,8 +28,9 @@ pub use registry::Registry;
 use crate::bindings::ProviderPre;
 use crate::bindings::handler::{Request, Response};
 use crate::capabilities::redact::Redactor;
-use crate::capabilities::signed_http::{Egress, UpstreamMap};
+use crate::capabilities::signed_http::{Egress, HostPattern, UpstreamMap};
 use crate::capabilities::{self, HostState, PluginEnv, RequestState, Services};
+use crate::config::{Limits, PluginLimits};
 use crate::metrics::{Limit, Metrics, PluginCounters, TrapKind};
 
 /// A plugin ready to serve: compiled, type-checked against the world, manifest validated.
@@ -137,6 +138,8 @@ pub struct Runtime {
     compiles: Semaphore,
     /// The operator's plugin settings, by plugin name.
     settings: BTreeMap<String, BTreeMap<String, String>>,
+    /// The operator's per-plugin limits, by plugin name.
+    plugin_limits: BTreeMap<String, PluginLimits>,
     cache: ComponentCache,
     registry: RwLock<Arc<Registry>>,
     slots: Arc<Semaphore>,
@@ -144,12 +147,15 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Creates the engine, the linker and the epoch ticker. `settings` holds the operator's
-    /// plugin settings by plugin name.
+    /// Creates the engine, the linker and the epoch ticker. `settings` and `plugin_limits` hold
+    /// the operator's per-plugin settings and limits, by plugin name.
     pub fn new(
         services: Services,
         upstreams: UpstreamMap,
-        settings: BTreeMap<String, BTreeMap<String, String>>,
+        (settings, plugin_limits): (
+            BTreeMap<String, BTreeMap<String, String>>,
+            BTreeMap<String, PluginLimits>,
+        ),
         cache_dir: &Path,
     ) -> anyhow::Result<Self> {
         let engine = engine::build(&services.limits)?;
@@ -166,6 +172,7 @@ impl Runtime {
             history: Default::default(),
             compiles: Semaphore::new(1),
             settings,
+            plugin_limits,
             cache: ComponentCache::new(cache_dir)?,
             registry: RwLock::new(Arc::new(Registry::default())),
             _ticker: ticker,
@@ -243,6 +250,7 @@ impl Runtime {
             settings: BTreeMap::new(),
             // Not registered: the plugin's name is not known until it answers.
             counters: Arc::default(),
+            limits: Arc::new(self.services.limits.clone()),
         });
         let wire = match self
             .sandboxed(
@@ -269,6 +277,17 @@ impl Runtime {
         let settings = manifest
             .apply_settings(&operator)
             .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
+        let overrides = self
+            .plugin_limits
+            .get(&manifest.name)
+            .cloned()
+            .unwrap_or_default();
+        let hosts = match &overrides.egress_hosts {
+            None => hosts,
+            Some(allowed) => narrow_egress(&manifest.name, &hosts, allowed)
+                .map_err(|e| anyhow::anyhow!("{source}: {e}"))?,
+        };
+        let limits = Arc::new(overrides.apply(&self.services.limits));
         tracing::info!(
             plugin = %manifest.name,
             version = %manifest.version,
@@ -283,6 +302,7 @@ impl Runtime {
             egress: Egress::new(hosts, self.upstreams.clone()),
             settings,
             counters: self.metrics.plugin(&manifest.name),
+            limits,
         });
         Ok(LoadedPlugin {
             manifest,
@@ -425,7 +445,7 @@ impl Runtime {
             Answer::Handle(response) => response,
             Answer::Manifest(_) => unreachable!("asked to handle a request"),
         };
-        let max = self.services.limits.response_bytes;
+        let max = plugin.env.limits.response_bytes;
         if response.body.len() > max {
             let error = CallError::ResponseTooLarge(response.body.len(), max);
             error.count(&plugin.env.counters);
@@ -444,7 +464,7 @@ impl Runtime {
         redactor: Redactor,
         export: Export,
     ) -> Result<Answer, CallError> {
-        let limits = &self.services.limits;
+        let limits = env.limits.clone();
         let wall = limits.wall();
         let counters = env.counters.clone();
         let work = async {
@@ -494,7 +514,7 @@ impl Runtime {
             if dropped > 0 {
                 tracing::warn!(plugin = %name, request_id = %store.data().request.request_id, dropped, "plugin log lines dropped over budget");
             }
-            result.map_err(|e| self.classify(e))
+            result.map_err(|e| classify(e, &limits))
         };
         let result = tokio::time::timeout(wall, work)
             .await
@@ -504,20 +524,43 @@ impl Runtime {
         }
         result
     }
+}
 
-    fn classify(&self, error: wasmtime::Error) -> CallError {
-        let limits = &self.services.limits;
-        match error.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => CallError::CpuLimit(limits.cpu()),
-            Some(Trap::StackOverflow) => CallError::StackOverflow,
-            Some(trap) => CallError::Trap(format!("wasm trap: {trap}")),
-            None => {
-                let text = format!("{error:#}");
-                if text.contains("memory") && (text.contains("grow") || text.contains("limit")) {
-                    CallError::MemoryLimit(limits.memory_mib)
-                } else {
-                    CallError::Trap(text)
-                }
+/// The operator's `egress_hosts` for plugin `name`, each of which must be covered by a host the
+/// plugin declared: the operator narrows, never widens.
+fn narrow_egress(
+    name: &str,
+    declared: &[HostPattern],
+    allowed: &[String],
+) -> Result<Vec<HostPattern>, String> {
+    allowed
+        .iter()
+        .map(|host| {
+            let pattern = HostPattern::parse(host)?;
+            if declared.iter().any(|d| d.covers(&pattern)) {
+                Ok(pattern)
+            } else {
+                Err(format!(
+                    "plugin_limits.{name}.egress_hosts allows `{host}`, which the plugin does not \
+                     declare; an operator can only narrow a plugin's hosts"
+                ))
+            }
+        })
+        .collect()
+}
+
+/// Names the limit a failed call ran into.
+fn classify(error: wasmtime::Error, limits: &Limits) -> CallError {
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => CallError::CpuLimit(limits.cpu()),
+        Some(Trap::StackOverflow) => CallError::StackOverflow,
+        Some(trap) => CallError::Trap(format!("wasm trap: {trap}")),
+        None => {
+            let text = format!("{error:#}");
+            if text.contains("memory") && (text.contains("grow") || text.contains("limit")) {
+                CallError::MemoryLimit(limits.memory_mib)
+            } else {
+                CallError::Trap(text)
             }
         }
     }

@@ -3,8 +3,10 @@
 //! 1. By name: the URL's host must match a host the manifest declared (`vpc.tencentcloudapi.com`
 //!    or a `*.aliyuncs.com` pattern), or the host of the `endpoint` of a stored account the
 //!    request looked up (a per-tenant server such as BridgX, registered by the operator; a
-//!    plugin cannot name such a host itself, and it still passes the address check below). The operator may map a declared host to another base URL
-//!    (a private endpoint, a simulator); mapped destinations are trusted.
+//!    plugin cannot name such a host itself, and it still passes the address check below).
+//!    The operator may narrow a plugin's declared hosts (`[plugin_limits.<name>] egress_hosts`)
+//!    and map a declared host to another base URL (a private endpoint, a simulator); mapped
+//!    destinations are trusted.
 //! 2. By address: an unmapped destination must not resolve to a loopback, link-local (cloud
 //!    metadata at 169.254.169.254), unspecified, multicast or broadcast address. This check
 //!    runs on the addresses DNS actually returned (see `client.rs`), so a declared name that
@@ -38,6 +40,15 @@ impl HostPattern {
             ));
         }
         Ok(Self(p))
+    }
+
+    /// Whether every host `other` matches is matched by this pattern too.
+    pub fn covers(&self, other: &HostPattern) -> bool {
+        match (self.0.strip_prefix("*."), other.0.strip_prefix("*.")) {
+            (_, None) => self.matches(&other.0),
+            (Some(mine), Some(theirs)) => theirs == mine || theirs.ends_with(&format!(".{mine}")),
+            (None, Some(_)) => false,
+        }
     }
 
     /// Whether `host` (lower-case) matches.
@@ -162,6 +173,18 @@ pub fn forbidden_address(ip: IpAddr) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_declared_pattern_covers_names_and_narrower_patterns_only() {
+        let p = |s: &str| HostPattern::parse(s).unwrap();
+        assert!(p("*.aliyuncs.com").covers(&p("ecs.aliyuncs.com")));
+        assert!(p("*.aliyuncs.com").covers(&p("*.aliyuncs.com")));
+        assert!(p("*.aliyuncs.com").covers(&p("*.cn.aliyuncs.com")));
+        assert!(!p("*.aliyuncs.com").covers(&p("aliyuncs.com")));
+        assert!(!p("ecs.aliyuncs.com").covers(&p("*.aliyuncs.com")));
+        assert!(p("localhost").covers(&p("localhost")));
+        assert!(!p("*.aliyuncs.com").covers(&p("*.evilaliyuncs.com")));
+    }
 
     fn egress(declared: &[&str], map: &[(&str, &str)]) -> Egress {
         let map: BTreeMap<String, String> = map

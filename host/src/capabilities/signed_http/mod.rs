@@ -36,7 +36,7 @@ impl signed_http::Host for HostState {
         credential: Option<Resource<CredentialEntry>>,
     ) -> wasmtime::Result<Result<IncomingResponse, HttpError>> {
         let services = self.services.clone();
-        let limits = &services.limits;
+        let limits = self.plugin.limits.clone();
         if self.request.host_calls >= limits.host_calls {
             tracing::warn!(
                 plugin = %self.plugin.name,
@@ -79,7 +79,7 @@ impl signed_http::Host for HostState {
             // report for this input instead of the whole call being cut off.
             .min(
                 self.request
-                    .remaining(limits)
+                    .remaining(&limits)
                     .saturating_sub(UPSTREAM_RESERVE),
             )
             .max(Duration::from_millis(1));

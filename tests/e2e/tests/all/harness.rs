@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use broker::Broker;
 use broker::capabilities::clock::VirtualClock;
-use broker::config::{BUILTIN_PLUGIN_DIR, Config, Limits, SettingValue};
+use broker::config::{BUILTIN_PLUGIN_DIR, Config, Limits, PluginLimits, SettingValue};
 use serde_json::Value;
 use tracing_subscriber::EnvFilter;
 
@@ -52,6 +52,8 @@ pub struct Setup {
     pub clock: Option<Arc<VirtualClock>>,
     /// The operator's plugin settings (`[plugin_settings.<plugin>]`).
     pub plugin_settings: BTreeMap<String, BTreeMap<String, SettingValue>>,
+    /// The operator's per-plugin limits (`[plugin_limits.<plugin>]`).
+    pub plugin_limits: BTreeMap<String, PluginLimits>,
     /// The operator's upstream mapping (host → base URL), besides the simulators'.
     pub upstreams: BTreeMap<String, String>,
 }
@@ -69,6 +71,7 @@ impl Default for Setup {
             secrets_key_file: None,
             clock: None,
             plugin_settings: BTreeMap::new(),
+            plugin_limits: BTreeMap::new(),
             upstreams: BTreeMap::new(),
         }
     }
@@ -98,6 +101,7 @@ impl TestBroker {
             secrets_key_file: setup.secrets_key_file,
             limits: setup.limits,
             plugin_settings: setup.plugin_settings,
+            plugin_limits: setup.plugin_limits,
             upstreams: setup.upstreams,
             ..Config::default()
         };

@@ -199,7 +199,10 @@ async fn a_log_flood_is_capped_per_request() {
                 || logs.contains(&format!("flood line {n} "))
         })
         .count();
-    assert_eq!(written, 50, "the first 50 lines are logged, the rest dropped");
+    assert_eq!(
+        written, 50,
+        "the first 50 lines are logged, the rest dropped"
+    );
     assert!(logs.contains("log_budget_exceeded"));
     assert_still_serving(&t).await;
 }
@@ -297,4 +300,73 @@ async fn two_tenants_hammering_one_plugin_never_see_each_other() {
     for task in tasks {
         task.await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn the_operator_sets_limits_and_narrows_egress_per_plugin() {
+    let hostile = broker::config::PluginLimits {
+        cpu_ms: Some(200),
+        memory_mib: Some(16),
+        host_calls: Some(3),
+        egress_hosts: Some(vec!["vpc.tencentcloudapi.com".into()]),
+        ..Default::default()
+    };
+    let t = TestBroker::with(Setup {
+        plugin_limits: std::collections::BTreeMap::from([("hostile".to_string(), hostile)]),
+        ..Setup::default()
+    })
+    .await;
+    let (_, answer) = t.post("/v1/hostile/call-flood", &json!({})).await;
+    assert_eq!(
+        answer,
+        json!({"sent": 3, "error": "HttpError::BudgetExhausted"})
+    );
+    let (_, answer) = t.post("/v1/hostile/spin", &json!({})).await;
+    assert!(
+        answer["error"].as_str().unwrap().contains("200ms"),
+        "{answer}"
+    );
+    let (_, answer) = t.post("/v1/hostile/alloc", &json!({})).await;
+    assert!(
+        answer["error"].as_str().unwrap().contains("16 MiB"),
+        "{answer}"
+    );
+    // `localhost` is declared by the plugin but not allowed by the operator.
+    let (_, answer) = t
+        .post("/v1/hostile/egress", &json!({"url": "http://localhost:9/"}))
+        .await;
+    let error = answer["error"].as_str().unwrap();
+    assert!(
+        error.contains("Denied") && error.contains("not declared"),
+        "{error}"
+    );
+    // Other plugins keep the broker-wide limits.
+    let (_, answer) = t
+        .post(
+            "/v1/qcloud/vpc/create",
+            &json!({"inputs": [
+                {"guid": "a", "provider_params": crate::harness::DEMO_PARAMS, "name": "a", "cidr_block": "10.0.0.0/16"},
+                {"guid": "b", "provider_params": crate::harness::DEMO_PARAMS, "name": "b", "cidr_block": "10.1.0.0/16"}
+            ]}),
+        )
+        .await;
+    assert_eq!(answer["result_code"], "0", "{answer}");
+}
+
+#[tokio::test]
+async fn an_egress_host_the_plugin_does_not_declare_keeps_it_from_loading() {
+    let hostile = broker::config::PluginLimits {
+        egress_hosts: Some(vec!["evil.example".into()]),
+        ..Default::default()
+    };
+    let t = TestBroker::with(Setup {
+        plugin_limits: std::collections::BTreeMap::from([("hostile".to_string(), hostile)]),
+        ..Setup::default()
+    })
+    .await;
+    let refused = t.broker.refused().join("\n");
+    assert!(
+        refused.contains("allows `evil.example`, which the plugin does not declare"),
+        "{refused}"
+    );
 }
