@@ -5,6 +5,9 @@
 //! (b) End-to-end `vpc/create` throughput through the broker (HTTP in, qcloud component, signed
 //!     upstream call, HTTP out) against the same signed `CreateVpc` sent straight to the
 //!     simulator, both over loopback with the same concurrency. Target: ≥ 0.8×.
+//! (c) Noisy neighbour: p99 latency of a well-behaved plugin (`qcloud` `vpc/create`, one
+//!     request at a time) alone, then while hostile plugin calls loop on other connections
+//!     (spin to the CPU limit, memory bomb, trap, stack overflow, log flood). Target: ≤ 2×.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -25,6 +28,12 @@ const CONCURRENCY: usize = 16;
 /// broker and simulator share the machine, and the broker path does two HTTP exchanges where
 /// the direct path does one. 5 ms is still far below a real cloud API call (tens of ms).
 const UPSTREAM_LATENCIES_MS: [u64; 2] = [0, 5];
+/// Sequential well-behaved requests per phase of (c).
+const NEIGHBOUR_REQUESTS: usize = 1_000;
+/// Loops of hostile calls running during the second phase of (c).
+const HOSTILE_LOOPS: usize = 2;
+/// The hostile routes those loops cycle through.
+const HOSTILE_ROUTES: [&str; 5] = ["spin", "alloc", "trap", "recurse", "log-flood"];
 
 fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -59,6 +68,15 @@ async fn run() -> anyhow::Result<()> {
         cache_dir: Some(cache.path().to_path_buf()),
         simulators: false,
         upstreams: [("*.tencentcloudapi.com".to_string(), sim.url())].into(),
+        // How an operator runs an untrusted plugin: a tight CPU budget.
+        plugin_limits: [(
+            "hostile".to_string(),
+            broker::config::PluginLimits {
+                cpu_ms: Some(50),
+                ..Default::default()
+            },
+        )]
+        .into(),
         ..Config::default()
     })
     .await?;
@@ -72,6 +90,8 @@ async fn run() -> anyhow::Result<()> {
             sim.faults().set_latency(Duration::from_millis(latency_ms));
             throughput(&broker, &sim.url(), latency_ms, &tenant_key).await?;
         }
+        sim.faults().set_latency(Duration::ZERO);
+        noisy_neighbour(&broker, &tenant_key).await?;
     }
     broker.shutdown().await
 }
@@ -219,6 +239,88 @@ async fn throughput(
     println!(
         "    ratio broker / direct = {ratio:.2}  (target ≥ 0.8: {})",
         if ratio >= 0.8 { "met" } else { "NOT met" }
+    );
+    Ok(())
+}
+
+async fn noisy_neighbour(broker: &Broker, tenant_key: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let url = format!("{}/v1/qcloud/vpc/create", broker.url());
+    let body = json!({"inputs": [{
+        "guid": "neighbour",
+        "provider_params": "Region=ap-shanghai;SecretID={$your_SecretID};SecretKey={$your_SecretKey}",
+        "name": "neighbour",
+        "cidr_block": "10.0.0.0/16"
+    }]})
+    .to_string();
+    let p99 = |client: reqwest::Client| {
+        let (url, body, key) = (url.clone(), body.clone(), tenant_key.to_string());
+        async move {
+            let mut samples = Vec::with_capacity(NEIGHBOUR_REQUESTS);
+            for _ in 0..NEIGHBOUR_REQUESTS {
+                let started = Instant::now();
+                let answer: serde_json::Value = client
+                    .post(&url)
+                    .bearer_auth(&key)
+                    .body(body.clone())
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                samples.push(started.elapsed());
+                anyhow::ensure!(answer["result_code"] == "0", "broker failed: {answer}");
+            }
+            samples.sort();
+            anyhow::Ok(samples[samples.len() * 99 / 100])
+        }
+    };
+    let alone = p99(client.clone()).await?;
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hostile_calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let loops: Vec<_> = (0..HOSTILE_LOOPS)
+        .map(|n| {
+            let (stop, calls) = (stop.clone(), hostile_calls.clone());
+            let (base, key) = (broker.url(), tenant_key.to_string());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut i = n;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    let route = HOSTILE_ROUTES[i % HOSTILE_ROUTES.len()];
+                    i += 1;
+                    let _ = client
+                        .post(format!("{base}/v1/hostile/{route}"))
+                        .bearer_auth(&key)
+                        .body(r#"{"lines": 2000}"#)
+                        .send()
+                        .await
+                        .map(|r| r.status());
+                    calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let loaded = p99(client).await?;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for task in loops {
+        task.await?;
+    }
+    let ratio = loaded.as_secs_f64() / alone.as_secs_f64();
+    println!(
+        "(c) noisy neighbour: qcloud vpc/create p99 over {NEIGHBOUR_REQUESTS} sequential requests, \
+         alone and beside {HOSTILE_LOOPS} loops of hostile calls ({}; hostile cpu_ms = 50):",
+        HOSTILE_ROUTES.join(", ")
+    );
+    println!(
+        "    alone {:.0} µs, beside the hostile loops {:.0} µs ({} hostile calls meanwhile)",
+        micros(alone),
+        micros(loaded),
+        hostile_calls.load(std::sync::atomic::Ordering::SeqCst)
+    );
+    println!(
+        "    ratio loaded / alone = {ratio:.2}  (target ≤ 2: {})",
+        if ratio <= 2.0 { "met" } else { "NOT met" }
     );
     Ok(())
 }
