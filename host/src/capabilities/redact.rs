@@ -30,9 +30,14 @@ pub struct Redactor {
 impl Redactor {
     /// Collects the secrets in a request body (nothing if it is not JSON).
     pub fn from_request_body(body: &[u8]) -> Self {
+        Self::from_json(serde_json::from_slice::<Value>(body).ok().as_ref())
+    }
+
+    /// [`Redactor::from_request_body`] for a body already parsed (`None`: not JSON).
+    pub fn from_json(body: Option<&Value>) -> Self {
         let mut redactor = Self::default();
-        if let Ok(value) = serde_json::from_slice::<Value>(body) {
-            redactor.collect(None, &value);
+        if let Some(value) = body {
+            redactor.collect(None, value);
         }
         redactor
     }

@@ -423,13 +423,25 @@ impl Runtime {
         ProviderPre::new(pre).map_err(|e| anyhow::anyhow!("{}: {e:?}", context()))
     }
 
-    /// Handles one request in a fresh instance of `plugin`.
+    /// Handles one request in a fresh instance of `plugin`; the secrets of its body are masked in
+    /// every log line.
     pub async fn call(
         &self,
         plugin: &LoadedPlugin,
         request: Request,
     ) -> Result<Response, CallError> {
         let redactor = Redactor::from_request_body(&request.body);
+        self.call_with(plugin, request, redactor).await
+    }
+
+    /// [`Runtime::call`] with the body's secrets already collected (a caller that parsed the body
+    /// for its own needs does it once).
+    pub async fn call_with(
+        &self,
+        plugin: &LoadedPlugin,
+        request: Request,
+        redactor: Redactor,
+    ) -> Result<Response, CallError> {
         let (request_id, tenant) = (request.request_id.clone(), request.tenant.clone());
         let response = match self
             .sandboxed(

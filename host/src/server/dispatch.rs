@@ -13,6 +13,7 @@ use super::AppState;
 use super::error::{ApiError, plugin_error, status_for};
 use crate::bindings::handler;
 use crate::bindings::types::{Header, Method};
+use crate::capabilities::redact::Redactor;
 use crate::tenancy::Refusal;
 
 /// Headers never forwarded to a plugin: credentials of the broker's own API.
@@ -72,7 +73,11 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
             );
         }
     };
-    let guids = request_guids(&body);
+    // Parsed once for the two readers of the body on the host side.
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
+    let guids = request_guids(parsed.as_ref());
+    let redactor = Redactor::from_json(parsed.as_ref());
+    drop(parsed);
     let wit_request = handler::Request {
         method,
         path: path.clone(),
@@ -87,7 +92,7 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
     let started = std::time::Instant::now();
     let (response, outcome) = match state
         .runtime
-        .call(plugin, wit_request)
+        .call_with(plugin, wit_request, redactor)
         .instrument(span)
         .await
     {
@@ -197,8 +202,8 @@ fn plugin_outcome(response: &handler::Response) -> &'static str {
 const MAX_AUDIT_GUIDS: usize = 100;
 
 /// The `guid`s of a WeCube-style batch (`inputs[].guid`, key case-insensitive), for the audit.
-fn request_guids(body: &[u8]) -> Vec<String> {
-    let Ok(serde_json::Value::Object(top)) = serde_json::from_slice(body) else {
+fn request_guids(body: Option<&serde_json::Value>) -> Vec<String> {
+    let Some(serde_json::Value::Object(top)) = body else {
         return Vec::new();
     };
     top.iter()
@@ -295,9 +300,10 @@ mod tests {
 
     #[test]
     fn guids_come_from_inputs_with_any_key_case() {
-        let body = br#"{"Inputs":[{"guid":"a"},{"guid":"b"},{"id":"no-guid"}]}"#;
-        assert_eq!(request_guids(body), ["a", "b"]);
-        assert!(request_guids(b"not json").is_empty());
+        let body = serde_json::json!({"Inputs":[{"guid":"a"},{"guid":"b"},{"id":"no-guid"}]});
+        assert_eq!(request_guids(Some(&body)), ["a", "b"]);
+        assert!(request_guids(Some(&serde_json::json!([1]))).is_empty());
+        assert!(request_guids(None).is_empty());
     }
 
     #[test]
