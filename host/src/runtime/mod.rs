@@ -499,12 +499,18 @@ impl Runtime {
             // The deadline fires every tick while the guest runs; it yields to the executor so
             // a spinning guest cannot hog a worker thread, and interrupts once the guest's own
             // running time (wall time minus time waiting in host calls) exceeds the CPU limit.
+            // The yield is tokio's, which reschedules the guest only after the worker has polled
+            // the I/O driver: with a plain wake, workers kept busy by spinning guests looked for
+            // I/O only every 61 turns, and other requests waited hundreds of ms (bench (c)).
             store.set_epoch_deadline(1);
             store.epoch_deadline_callback(move |ctx| {
                 if ctx.data().request.guest_time() >= cpu {
                     Ok(UpdateDeadline::Interrupt)
                 } else {
-                    Ok(UpdateDeadline::Yield(1))
+                    Ok(UpdateDeadline::YieldCustom(
+                        1,
+                        Box::pin(tokio::task::yield_now()),
+                    ))
                 }
             });
             let result = async {

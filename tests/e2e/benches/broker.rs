@@ -6,8 +6,10 @@
 //!     upstream call, HTTP out) against the same signed `CreateVpc` sent straight to the
 //!     simulator, both over loopback with the same concurrency. Target: ≥ 0.8×.
 //! (c) Noisy neighbour: p99 latency of a well-behaved plugin (`qcloud` `vpc/create`, one
-//!     request at a time) alone, then while hostile plugin calls loop on other connections
-//!     (spin to the CPU limit, memory bomb, trap, stack overflow, log flood). Target: ≤ 2×.
+//!     request at a time) alone, then while a hostile plugin is called in a loop on another
+//!     connection (spin to the CPU limit, memory bomb, trap, stack overflow, log flood).
+//!     Target: ≤ 2×. Also printed, without a target: two hostile loops, which keep both cores of
+//!     the benchmark machine busy.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -30,8 +32,9 @@ const CONCURRENCY: usize = 16;
 const UPSTREAM_LATENCIES_MS: [u64; 2] = [0, 5];
 /// Sequential well-behaved requests per phase of (c).
 const NEIGHBOUR_REQUESTS: usize = 1_000;
-/// Loops of hostile calls running during the second phase of (c).
-const HOSTILE_LOOPS: usize = 2;
+/// Loops of hostile calls running during the second phase of (c): the issue's case, then both
+/// cores of a 2-core machine.
+const HOSTILE_LOOPS: [usize; 2] = [1, 2];
 /// The hostile routes those loops cycle through.
 const HOSTILE_ROUTES: [&str; 5] = ["spin", "alloc", "trap", "recurse", "log-flood"];
 
@@ -91,7 +94,9 @@ async fn run() -> anyhow::Result<()> {
             throughput(&broker, &sim.url(), latency_ms, &tenant_key).await?;
         }
         sim.faults().set_latency(Duration::ZERO);
-        noisy_neighbour(&broker, &tenant_key).await?;
+        for loops in HOSTILE_LOOPS {
+            noisy_neighbour(&broker, &tenant_key, loops).await?;
+        }
     }
     broker.shutdown().await
 }
@@ -243,7 +248,7 @@ async fn throughput(
     Ok(())
 }
 
-async fn noisy_neighbour(broker: &Broker, tenant_key: &str) -> anyhow::Result<()> {
+async fn noisy_neighbour(broker: &Broker, tenant_key: &str, loops: usize) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let url = format!("{}/v1/qcloud/vpc/create", broker.url());
     let body = json!({"inputs": [{
@@ -278,7 +283,7 @@ async fn noisy_neighbour(broker: &Broker, tenant_key: &str) -> anyhow::Result<()
 
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let hostile_calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let loops: Vec<_> = (0..HOSTILE_LOOPS)
+    let tasks: Vec<_> = (0..loops)
         .map(|n| {
             let (stop, calls) = (stop.clone(), hostile_calls.clone());
             let (base, key) = (broker.url(), tenant_key.to_string());
@@ -303,13 +308,13 @@ async fn noisy_neighbour(broker: &Broker, tenant_key: &str) -> anyhow::Result<()
     tokio::time::sleep(Duration::from_millis(200)).await;
     let loaded = p99(client).await?;
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    for task in loops {
+    for task in tasks {
         task.await?;
     }
     let ratio = loaded.as_secs_f64() / alone.as_secs_f64();
     println!(
         "(c) noisy neighbour: qcloud vpc/create p99 over {NEIGHBOUR_REQUESTS} sequential requests, \
-         alone and beside {HOSTILE_LOOPS} loops of hostile calls ({}; hostile cpu_ms = 50):",
+         alone and beside {loops} loop(s) of hostile calls ({}; hostile cpu_ms = 50):",
         HOSTILE_ROUTES.join(", ")
     );
     println!(
@@ -318,10 +323,16 @@ async fn noisy_neighbour(broker: &Broker, tenant_key: &str) -> anyhow::Result<()
         micros(loaded),
         hostile_calls.load(std::sync::atomic::Ordering::SeqCst)
     );
-    println!(
-        "    ratio loaded / alone = {ratio:.2}  (target ≤ 2: {})",
-        if ratio <= 2.0 { "met" } else { "NOT met" }
-    );
+    if loops == 1 {
+        println!(
+            "    ratio loaded / alone = {ratio:.2}  (target ≤ 2: {})",
+            if ratio <= 2.0 { "met" } else { "NOT met" }
+        );
+    } else {
+        println!(
+            "    ratio loaded / alone = {ratio:.2}  (every core busy with hostile guests; no target)"
+        );
+    }
     Ok(())
 }
 
