@@ -193,12 +193,8 @@ async fn a_log_flood_is_capped_per_request() {
         .await;
     assert_eq!(status, 200, "{answer}");
     let logs = crate::harness::logs();
-    let written = (0..5_000)
-        .filter(|n| {
-            logs.contains(&format!("flood line {n}\n"))
-                || logs.contains(&format!("flood line {n} "))
-        })
-        .count();
+    // Only this test floods: one pass over the captured log counts its lines.
+    let written = logs.lines().filter(|l| l.contains("flood line ")).count();
     assert_eq!(
         written, 50,
         "the first 50 lines are logged, the rest dropped"
