@@ -59,10 +59,11 @@ async fn spec_rds_examples_create_back_up_whitelist_and_delete_in_simulated_time
 		}
 	]
 }"#
+    // Before the ids: a generated id may contain "xx".
+    .replace("xx", "1")
     .replace("sg-t4n7rbtfeh1si9qpqiqj", &group)
     .replace("vpc-t4nq3954f7lj8wk2hoy3o", &vpc)
-    .replace("vsw-t4n1d7ng0b37kv2a6od11", &vswitch)
-    .replace("xx", "1");
+    .replace("vsw-t4n1d7ng0b37kv2a6od11", &vswitch);
     let before = clock.now_ms();
     let out = post_example(&t, "rds/db/create", &create).await;
     assert!(
@@ -154,8 +155,9 @@ async fn spec_rds_examples_create_back_up_whitelist_and_delete_in_simulated_time
 		}
 	]
 }"#
-    .replace("rm-t4n64t9pm1yj736g6", &db)
-    .replace("xx", "6");
+    // Before the ids: a generated id may contain "xx".
+    .replace("xx", "6")
+    .replace("rm-t4n64t9pm1yj736g6", &db);
     post_example(&t, "rds/security_ip/append", &append).await;
     assert_eq!(
         whitelist(&t, &db),
@@ -174,9 +176,10 @@ async fn spec_rds_examples_create_back_up_whitelist_and_delete_in_simulated_time
 		}
 	]
 }"#
-    .replace("rm-t4n64t9pm1yj736g6", &db)
+    // Before the ids: a generated id may contain "xx".
     .replace("192.168.xx.6", "192.168.0.6")
-    .replace("xx", "6");
+    .replace("xx", "6")
+    .replace("rm-t4n64t9pm1yj736g6", &db);
     post_example(&t, "rds/security_ip/delete", &remove).await;
     assert_eq!(whitelist(&t, &db), json!(["192.168.1.1", "192.168.1.0/24"]));
     post_example(&t, "rds/security_ip/delete", &remove).await;
