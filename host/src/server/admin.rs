@@ -2,7 +2,6 @@
 //! the audit log. JSON in, JSON out; errors as `{"error":{"code","message"}}`.
 
 use axum::Router;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
@@ -77,9 +76,44 @@ async fn require_admin(State(state): State<AppState>, request: Request, next: Ne
 type ApiResult = Result<Response, ApiError>;
 
 /// The JSON body, or a 400 in our envelope saying what is wrong with it.
-fn body<T>(body: Result<axum::Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|axum::Json(b)| b)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))
+/// A JSON request body, whatever its `Content-Type` says: `curl -d` sends
+/// `application/x-www-form-urlencoded`, and an operator should not have to add a header to be
+/// understood. Read up to the broker's body limit.
+struct JsonBody(axum::body::Bytes);
+
+impl axum::extract::FromRequest<AppState> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        axum::body::to_bytes(request.into_body(), state.body_limit)
+            .await
+            .map(JsonBody)
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    format!("the body is larger than {} bytes", state.body_limit),
+                )
+            })
+    }
+}
+
+/// The body as a `T`; malformed JSON, wrong types and unknown fields are 400s that say where.
+fn body<T: serde::de::DeserializeOwned>(payload: JsonBody) -> Result<T, ApiError> {
+    if payload.0.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the request needs a JSON body",
+        ));
+    }
+    serde_json::from_slice(&payload.0).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("the body is not the expected JSON: {e}"),
+        )
+    })
 }
 
 fn created(value: Value) -> ApiResult {
@@ -107,10 +141,7 @@ struct NewTenant {
 }
 
 /// `POST /admin/tenants {"name"}` → 201 with the tenant and its first key (shown once).
-async fn create_tenant(
-    State(state): State<AppState>,
-    payload: Result<axum::Json<NewTenant>, JsonRejection>,
-) -> ApiResult {
+async fn create_tenant(State(state): State<AppState>, payload: JsonBody) -> ApiResult {
     let NewTenant { name } = body(payload)?;
     let tenant = state.store.create_tenant(&name).await?;
     let key = state
@@ -167,17 +198,19 @@ fn key_json(key: &broker_store::KeyInfo) -> Value {
 }
 
 /// An optional JSON body: empty means the default.
-fn optional_body<T: Default>(payload: Result<axum::Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    match payload {
-        Err(JsonRejection::MissingJsonContentType(_)) => Ok(T::default()),
-        other => body(other),
+fn optional_body<T: Default + serde::de::DeserializeOwned>(
+    payload: JsonBody,
+) -> Result<T, ApiError> {
+    if payload.0.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
     }
+    body(payload)
 }
 
 async fn issue_tenant_key(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
-    payload: Result<axum::Json<NewKey>, JsonRejection>,
+    payload: JsonBody,
 ) -> ApiResult {
     let NewKey { label } = optional_body(payload)?;
     let key = state.store.issue_key(Some(&tenant), &label).await?;
@@ -196,10 +229,7 @@ async fn list_tenant_keys(State(state): State<AppState>, Path(tenant): Path<Stri
     ok(json!({ "keys": keys }))
 }
 
-async fn issue_admin_key(
-    State(state): State<AppState>,
-    payload: Result<axum::Json<NewKey>, JsonRejection>,
-) -> ApiResult {
+async fn issue_admin_key(State(state): State<AppState>, payload: JsonBody) -> ApiResult {
     let NewKey { label } = optional_body(payload)?;
     let key = state.store.issue_key(None, &label).await?;
     created(json!({ "id": key.id, "key": key.key, "prefix": key.prefix, "tenant": null }))
@@ -312,9 +342,9 @@ fn account_json(a: &broker_store::Account) -> Value {
 async fn put_account(
     State(state): State<AppState>,
     Path((tenant, provider, name)): Path<(String, String, String)>,
-    payload: Result<axum::Json<AccountBody>, JsonRejection>,
+    payload: JsonBody,
 ) -> ApiResult {
-    let account = body(payload)?;
+    let account: AccountBody = body(payload)?;
     validate_account(&provider, &account)?;
     let stored = state
         .store
@@ -370,9 +400,9 @@ async fn delete_account(
 async fn set_policy(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
-    payload: Result<axum::Json<Policy>, JsonRejection>,
+    payload: JsonBody,
 ) -> ApiResult {
-    let policy = body(payload)?;
+    let policy: Policy = body(payload)?;
     state.store.set_policy(&tenant, &policy).await?;
     state.gate.invalidate(&tenant);
     ok(serde_json::to_value(&policy).unwrap_or_default())

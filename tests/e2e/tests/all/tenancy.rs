@@ -507,3 +507,41 @@ async fn an_admin_key_calls_plugins_only_for_a_named_tenant() {
     let response = act_as("nobody").await.unwrap();
     assert_eq!(response.status(), 403, "an unknown tenant");
 }
+
+#[tokio::test]
+async fn the_admin_api_reads_json_whatever_the_content_type_says() {
+    // `curl -d` sends `application/x-www-form-urlencoded`; the README's examples use it.
+    let t = TestBroker::start().await;
+    for (content_type, name) in [
+        ("application/x-www-form-urlencoded", "curl"),
+        ("text/plain", "plain"),
+    ] {
+        let response = t
+            .client
+            .post(format!("{}/admin/tenants", t.broker.url()))
+            .bearer_auth(&t.admin_key)
+            .header("content-type", content_type)
+            .body(json!({ "name": name }).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "{content_type}");
+    }
+    let response = t
+        .client
+        .post(format!("{}/admin/tenants", t.broker.url()))
+        .bearer_auth(&t.admin_key)
+        .body("name=acme")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let answer: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not the expected JSON"),
+        "{answer}"
+    );
+}
