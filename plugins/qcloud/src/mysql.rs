@@ -310,40 +310,40 @@ pub fn restart(
     Ok(common::output_with_id(&response.request_id, guid, id))
 }
 
-/// Runs `action` against the CDB API with the input's credentials and logs its outcome.
-fn with_cdb(
-    route: &str,
-    common: &Common,
-    action: impl FnOnce(&broker_sdk::tencent::Client) -> Result<Output, ErrorMessage>,
-) -> Result<Output, ErrorMessage> {
-    common::with_service_client(route, common, (SERVICE, API_VERSION), action)
-}
-
 /// `POST /v1/qcloud/mysql-vm/create`, one input.
 pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
     let args = CreateArgs::from_input(input)?;
     let wait = waits::MYSQL.read()?;
-    with_cdb("mysql-vm/create", &args.common, |api| {
-        create(api, &HostClock, wait, &args)
-    })
+    common::with_service_client(
+        "mysql-vm/create",
+        &args.common,
+        (SERVICE, API_VERSION),
+        |api| create(api, &HostClock, wait, &args),
+    )
 }
 
 /// `POST /v1/qcloud/mysql-vm/terminate`, one input.
 pub fn handle_terminate(input: &Input) -> Result<Output, ErrorMessage> {
     let args = TerminateArgs::from_input(input)?;
     let wait = waits::MYSQL.read()?;
-    with_cdb("mysql-vm/terminate", &args.common, |api| {
-        terminate(api, &HostClock, wait, &args)
-    })
+    common::with_service_client(
+        "mysql-vm/terminate",
+        &args.common,
+        (SERVICE, API_VERSION),
+        |api| terminate(api, &HostClock, wait, &args),
+    )
 }
 
 /// `POST /v1/qcloud/mysql-vm/restart`, one input.
 pub fn handle_restart(input: &Input) -> Result<Output, ErrorMessage> {
     let args = TerminateArgs::from_input(input)?;
     let wait = waits::MYSQL_RESTART.read()?;
-    with_cdb("mysql-vm/restart", &args.common, |api| {
-        restart(api, &HostClock, wait, &args)
-    })
+    common::with_service_client(
+        "mysql-vm/restart",
+        &args.common,
+        (SERVICE, API_VERSION),
+        |api| restart(api, &HostClock, wait, &args),
+    )
 }
 
 #[cfg(test)]

@@ -240,31 +240,28 @@ pub fn terminate(
     }
 }
 
-/// Runs `action` against the CBS API with the input's credentials and logs its outcome.
-fn with_cbs(
-    route: &str,
-    common: &Common,
-    action: impl FnOnce(&broker_sdk::tencent::Client) -> Result<Output, ErrorMessage>,
-) -> Result<Output, ErrorMessage> {
-    common::with_service_client(route, common, (SERVICE, API_VERSION), action)
-}
-
 /// `POST /v1/qcloud/storage/create`, one input.
 pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
     let args = CreateArgs::from_input(input)?;
     let wait = waits::STORAGE.read()?;
-    with_cbs("storage/create", &args.common, |api| {
-        create(api, &HostClock, wait, &args)
-    })
+    common::with_service_client(
+        "storage/create",
+        &args.common,
+        (SERVICE, API_VERSION),
+        |api| create(api, &HostClock, wait, &args),
+    )
 }
 
 /// `POST /v1/qcloud/storage/terminate`, one input.
 pub fn handle_terminate(input: &Input) -> Result<Output, ErrorMessage> {
     let args = TerminateArgs::from_input(input)?;
     let wait = waits::STORAGE.read()?;
-    with_cbs("storage/terminate", &args.common, |api| {
-        terminate(api, &HostClock, wait, &args)
-    })
+    common::with_service_client(
+        "storage/terminate",
+        &args.common,
+        (SERVICE, API_VERSION),
+        |api| terminate(api, &HostClock, wait, &args),
+    )
 }
 
 #[cfg(test)]

@@ -332,20 +332,11 @@ pub fn power(
     Ok(common::output_with_id(&request_id, guid, id))
 }
 
-/// Runs `action` against the CVM API with the input's credentials and logs its outcome.
-fn with_cvm(
-    route: &str,
-    common: &Common,
-    action: impl FnOnce(&broker_sdk::tencent::Client) -> Result<Output, ErrorMessage>,
-) -> Result<Output, ErrorMessage> {
-    common::with_service_client(route, common, (SERVICE, API_VERSION), action)
-}
-
 /// `POST /v1/qcloud/vm/create`, one input.
 pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
     let args = CreateArgs::from_input(input)?;
     let wait = waits::VM.read()?;
-    with_cvm("vm/create", &args.common, |api| {
+    common::with_service_client("vm/create", &args.common, (SERVICE, API_VERSION), |api| {
         create(api, &HostClock, wait, &args)
     })
 }
@@ -354,16 +345,19 @@ pub fn handle_create(input: &Input) -> Result<Output, ErrorMessage> {
 pub fn handle_terminate(input: &Input) -> Result<Output, ErrorMessage> {
     let args = TerminateArgs::from_input(input)?;
     let wait = waits::VM.read()?;
-    with_cvm("vm/terminate", &args.common, |api| {
-        terminate(api, &HostClock, wait, &args)
-    })
+    common::with_service_client(
+        "vm/terminate",
+        &args.common,
+        (SERVICE, API_VERSION),
+        |api| terminate(api, &HostClock, wait, &args),
+    )
 }
 
 /// `POST /v1/qcloud/vm/start`, one input.
 pub fn handle_start(input: &Input) -> Result<Output, ErrorMessage> {
     let args = TerminateArgs::from_input(input)?;
     let wait = waits::VM.read()?;
-    with_cvm("vm/start", &args.common, |api| {
+    common::with_service_client("vm/start", &args.common, (SERVICE, API_VERSION), |api| {
         power(api, &HostClock, wait, &args, Power::On)
     })
 }
@@ -372,7 +366,7 @@ pub fn handle_start(input: &Input) -> Result<Output, ErrorMessage> {
 pub fn handle_stop(input: &Input) -> Result<Output, ErrorMessage> {
     let args = TerminateArgs::from_input(input)?;
     let wait = waits::VM.read()?;
-    with_cvm("vm/stop", &args.common, |api| {
+    common::with_service_client("vm/stop", &args.common, (SERVICE, API_VERSION), |api| {
         power(api, &HostClock, wait, &args, Power::Off)
     })
 }
