@@ -150,6 +150,13 @@ impl Store {
         }
     }
 
+    /// One round trip to the database (`SELECT 1`), for readiness checks: fails when no
+    /// connection can be had or the database does not answer.
+    pub async fn ping(&self) -> Result<()> {
+        with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
     /// Closes the pool and waits for connections to finish, for a clean shutdown.
     pub async fn close(&self) {
         with_pool!(self, pool => pool.close().await)
