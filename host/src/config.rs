@@ -194,6 +194,21 @@ pub struct Limits {
     pub compile_secs: u64,
     /// Largest component an admin may upload (`PUT /admin/plugins/{name}`), in bytes.
     pub plugin_upload_bytes: usize,
+    /// Requests of one tenant that may run at once when its policy sets no `max_concurrent`, so
+    /// one key cannot take every instance slot [default: half of `max_instances`, at least 1].
+    pub tenant_concurrency: Option<u32>,
+    /// Requests that may wait for an instance slot (broker-wide); beyond it, 503 at once.
+    pub queue_requests: u32,
+    /// Request-body bytes the waiting requests may hold (broker-wide); beyond it, 503 at once.
+    /// Reserved from `Content-Length` before the body is read.
+    pub queue_bytes: usize,
+    /// Longest a request waits for an instance slot, in ms (apart from `wall_secs`, which
+    /// starts once the instance runs); then 503.
+    pub queue_wait_ms: u64,
+    /// Failed authentications one client address may make per minute (IPv6: per /64); beyond
+    /// it, 429 until its budget refills. 0 turns the limit off (e.g. behind a proxy that hides
+    /// client addresses).
+    pub auth_failures_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -216,6 +231,11 @@ impl Default for Limits {
             cache_value_bytes: 64 << 10,
             compile_secs: 120,
             plugin_upload_bytes: 64 << 20,
+            tenant_concurrency: None,
+            queue_requests: 512,
+            queue_bytes: 64 << 20,
+            queue_wait_ms: 10_000,
+            auth_failures_per_minute: 60,
         }
     }
 }
@@ -241,6 +261,17 @@ impl Limits {
     /// The key and policy cache lifetime as a duration.
     pub fn auth_cache(&self) -> Duration {
         Duration::from_secs(self.auth_cache_secs)
+    }
+
+    /// The longest wait for an instance slot as a duration.
+    pub fn queue_wait(&self) -> Duration {
+        Duration::from_millis(self.queue_wait_ms)
+    }
+
+    /// A tenant's concurrency when its policy sets none: the operator's, or half the slots.
+    pub fn tenant_concurrency(&self) -> u32 {
+        self.tenant_concurrency
+            .unwrap_or((self.max_instances / 2).max(1))
     }
 
     /// The upstream timeout as a duration.
@@ -322,6 +353,11 @@ impl Config {
             ("limits.max_instances", u64::from(l.max_instances)),
             ("limits.upstream_timeout_secs", l.upstream_timeout_secs),
             ("limits.compile_secs", l.compile_secs),
+            ("limits.queue_wait_ms", l.queue_wait_ms),
+            (
+                "limits.tenant_concurrency",
+                l.tenant_concurrency.map_or(1, u64::from),
+            ),
         ] {
             if value == 0 {
                 bail!("{name} must be greater than 0");

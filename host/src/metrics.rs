@@ -46,17 +46,20 @@ pub enum Limit {
     HostCalls,
     /// The log budget was spent (lines dropped).
     LogBudget,
-    /// No instance slot freed up in time.
+    /// No instance slot freed up within the queue wait.
     Capacity,
+    /// The queue for instance slots was full: refused at once.
+    Queue,
 }
 
 impl Limit {
-    const ALL: [Self; 5] = [
+    const ALL: [Self; 6] = [
         Self::WallTime,
         Self::ResponseBytes,
         Self::HostCalls,
         Self::LogBudget,
         Self::Capacity,
+        Self::Queue,
     ];
 
     fn label(self) -> &'static str {
@@ -66,6 +69,7 @@ impl Limit {
             Self::HostCalls => "host_calls",
             Self::LogBudget => "log_budget",
             Self::Capacity => "capacity",
+            Self::Queue => "queue_full",
         }
     }
 }
@@ -214,6 +218,7 @@ mod tests {
         q.instantiated();
         q.trapped(TrapKind::Stack);
         q.limit_hit(Limit::HostCalls);
+        q.limit_hit(Limit::Queue);
         q.egress_denied();
         assert!(Arc::ptr_eq(&q, &metrics.plugin("qcloud")));
         metrics.plugin("we\"ird");
@@ -224,6 +229,7 @@ mod tests {
             "broker_plugin_traps_total{plugin=\"qcloud\",kind=\"stack\"} 1",
             "broker_plugin_traps_total{plugin=\"qcloud\",kind=\"deadline\"} 0",
             "broker_plugin_limit_hits_total{plugin=\"qcloud\",limit=\"host_calls\"} 1",
+            "broker_plugin_limit_hits_total{plugin=\"qcloud\",limit=\"queue_full\"} 1",
             "broker_plugin_egress_denials_total{plugin=\"qcloud\"} 1",
             "broker_plugin_egress_denials_total{plugin=\"we\\\"ird\"} 0",
         ] {

@@ -10,6 +10,7 @@ mod cache;
 mod engine;
 pub mod manifest;
 mod registry;
+mod slots;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 pub use cache::{ComponentCache, Origin};
 pub use manifest::{Manifest, render_error};
 pub use registry::Registry;
+pub use slots::{Pending, QueueTicket, Slot};
 
 use crate::bindings::ProviderPre;
 use crate::bindings::handler::{Request, Response};
@@ -90,9 +92,12 @@ pub enum CallError {
     /// The plugin's response body was larger than allowed.
     #[error("the plugin's response ({0} bytes) exceeds the limit of {1} bytes")]
     ResponseTooLarge(usize, usize),
-    /// Every instance slot stayed busy for the whole wall-clock limit.
+    /// Every instance slot stayed busy for the whole queue wait (`limits.queue_wait_ms`).
     #[error("the broker is at capacity; try again")]
     Busy,
+    /// The queue for instance slots is full (`limits.queue_requests` or `limits.queue_bytes`).
+    #[error("the broker is at capacity and its queue is full; try again")]
+    QueueFull,
     /// The guest overflowed its stack (e.g. unbounded recursion).
     #[error("the plugin overflowed its stack")]
     StackOverflow,
@@ -109,7 +114,13 @@ impl CallError {
             Self::WallTimeout(_) => counters.limit_hit(Limit::WallTime),
             Self::ResponseTooLarge(..) => counters.limit_hit(Limit::ResponseBytes),
             Self::Busy => counters.limit_hit(Limit::Capacity),
+            Self::QueueFull => counters.limit_hit(Limit::Queue),
         }
+    }
+
+    /// The `Retry-After` seconds for failures that pass with time (capacity).
+    pub fn retry_after(&self) -> Option<u64> {
+        matches!(self, Self::Busy | Self::QueueFull).then_some(1)
     }
 }
 
@@ -142,7 +153,7 @@ pub struct Runtime {
     plugin_limits: BTreeMap<String, PluginLimits>,
     cache: ComponentCache,
     registry: RwLock<Arc<Registry>>,
-    slots: Arc<Semaphore>,
+    slots: Arc<slots::Slots>,
     _ticker: engine::EpochTicker,
 }
 
@@ -163,7 +174,7 @@ impl Runtime {
         capabilities::add_to_linker(&mut linker)?;
         let ticker = engine::EpochTicker::start(&engine, services.limits.epoch_tick());
         Ok(Self {
-            slots: Arc::new(Semaphore::new(services.limits.max_instances as usize)),
+            slots: slots::Slots::new(&services.limits),
             engine,
             linker,
             services: Arc::new(services),
@@ -252,6 +263,9 @@ impl Runtime {
             counters: Arc::default(),
             limits: Arc::new(self.services.limits.clone()),
         });
+        let _slot = self.slots.acquire().await.map_err(|_| {
+            anyhow::anyhow!("{source}: no instance slot freed up to ask for its manifest")
+        })?;
         let wire = match self
             .sandboxed(
                 &pre,
@@ -419,8 +433,10 @@ impl Runtime {
         let pre = self
             .linker
             .instantiate_pre(component)
-            .map_err(|e| anyhow::anyhow!("{}: {e:?}", context()))?;
-        ProviderPre::new(pre).map_err(|e| anyhow::anyhow!("{}: {e:?}", context()))
+            .map_err(|e| anyhow::anyhow!("{}: {e:#}", context()))?;
+        // `{:#}`: the error chain on one line; `{:?}` would add a backtrace (RUST_BACKTRACE),
+        // and this text is answered to the uploading client.
+        ProviderPre::new(pre).map_err(|e| anyhow::anyhow!("{}: {e:#}", context()))
     }
 
     /// Handles one request in a fresh instance of `plugin`; the secrets of its body are masked in
@@ -442,6 +458,50 @@ impl Runtime {
         request: Request,
         redactor: Redactor,
     ) -> Result<Response, CallError> {
+        let ticket = self.queue(plugin, request.body.len())?;
+        let slot = self.slot(plugin, ticket).await?;
+        self.call_in(slot, plugin, request, redactor).await
+    }
+
+    /// A place in the queue for an instance slot, for a request of `bytes` body bytes; taken
+    /// before the body is read, so a full queue refuses at once and bounds buffered bodies.
+    pub fn queue(&self, plugin: &LoadedPlugin, bytes: usize) -> Result<QueueTicket, CallError> {
+        self.slots.enqueue(bytes).map_err(|_| {
+            let error = CallError::QueueFull;
+            error.count(&plugin.env.counters);
+            error
+        })
+    }
+
+    /// Waits (at most `limits.queue_wait_ms`) for an instance slot; gives the queue place back.
+    pub async fn slot(
+        &self,
+        plugin: &LoadedPlugin,
+        ticket: QueueTicket,
+    ) -> Result<Slot, CallError> {
+        self.slots.take(ticket).await.map_err(|_| {
+            let error = CallError::Busy;
+            error.count(&plugin.env.counters);
+            error
+        })
+    }
+
+    /// What waits for instance slots now, and how many instances run.
+    pub fn occupancy(&self) -> (Pending, usize) {
+        let max = self.services.limits.max_instances as usize;
+        (self.slots.pending(), self.slots.busy(max))
+    }
+
+    /// [`Runtime::call_with`] in a slot the caller already holds.
+    pub async fn call_in(
+        &self,
+        slot: Slot,
+        plugin: &LoadedPlugin,
+        request: Request,
+        redactor: Redactor,
+    ) -> Result<Response, CallError> {
+        // Held until the instance is dropped, at the end of this call.
+        let _slot = slot;
         let (request_id, tenant) = (request.request_id.clone(), request.tenant.clone());
         let response = match self
             .sandboxed(
@@ -466,7 +526,8 @@ impl Runtime {
         Ok(response)
     }
 
-    /// Calls one export in a fresh instance under every limit, then drops the instance.
+    /// Calls one export in a fresh instance under every limit, then drops the instance. The
+    /// caller holds an instance slot; the wall-clock limit starts here, not while waiting for it.
     async fn sandboxed(
         &self,
         pre: &ProviderPre<HostState>,
@@ -480,12 +541,6 @@ impl Runtime {
         let wall = limits.wall();
         let counters = env.counters.clone();
         let work = async {
-            let _slot = self
-                .slots
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|_| CallError::Busy)?;
             let name = env.name.clone();
             let state = HostState::new(
                 self.services.clone(),
