@@ -144,20 +144,26 @@ impl Broker {
             auth: Arc::new(server::auth::Authenticator::new(
                 store.clone(),
                 config.limits.auth_cache(),
+                config.limits.auth_failures_per_minute,
             )),
             gate: Arc::new(tenancy::Gate::new(
                 store.clone(),
                 config.limits.auth_cache(),
+                Some(config.limits.tenant_concurrency()),
             )),
             audit: audit.clone(),
         });
         let (shutdown, signal) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = signal.await;
-                })
-                .await
+            // The peer address feeds the per-address limit on failed authentications.
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = signal.await;
+            })
+            .await
         });
         tracing::info!(
             plugins = runtime.registry().plugins().len(),

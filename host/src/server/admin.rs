@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, internal};
 
 /// The admin routes, behind the admin-key check.
 pub fn routes(state: AppState) -> Router<AppState> {
@@ -47,21 +47,42 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }
 
-/// `GET /metrics`: the sandbox counters in the Prometheus text format.
+/// `GET /metrics`: the sandbox counters in the Prometheus text format, and the slot queue's
+/// gauges.
 async fn metrics(State(state): State<AppState>) -> Response {
+    let mut text = state.runtime.metrics().render();
+    let (pending, busy) = state.runtime.occupancy();
+    for (name, help, value) in [
+        ("broker_instances_busy", "Instance slots in use.", busy),
+        (
+            "broker_queue_requests",
+            "Requests waiting for an instance slot (or reading their body before it).",
+            pending.requests,
+        ),
+        (
+            "broker_queue_bytes",
+            "Request-body bytes reserved by the waiting requests.",
+            pending.bytes,
+        ),
+    ] {
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"
+        ));
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.runtime.metrics().render(),
+        text,
     )
         .into_response()
 }
 
 /// Lets only admin keys through.
 async fn require_admin(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match state.auth.authenticate(request.headers()).await {
+    let peer = super::auth::peer_ip(request.extensions());
+    match state.auth.authenticate(request.headers(), peer).await {
         Ok(Principal::Admin { .. }) => next.run(request).await,
         Ok(Principal::Tenant { .. }) => ApiError::new(
             StatusCode::FORBIDDEN,
@@ -483,6 +504,8 @@ async fn audit(
     ok(json!({ "rows": rows, "next_before": next_before }))
 }
 
+/// Store errors the client caused (not found, conflict, invalid input) say what is wrong; the
+/// database's and the secrets' own failures are internal: logged, and answered generically.
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         let (status, code) = match &e {
@@ -491,21 +514,41 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             StoreError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             _ => {
-                tracing::error!(error.type = "store_error", "store failure: {e}");
-                (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
+                let message = internal("the state store is unavailable", &e);
+                let mut error = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    message,
+                );
+                error.retry_after = Some(STORE_RETRY_AFTER_SECS);
+                return error;
             }
         };
         ApiError::new(status, code, e.to_string())
     }
 }
 
+/// `Retry-After` of a 503 answered because the store failed: a locked or restarting database
+/// usually recovers within seconds.
+const STORE_RETRY_AFTER_SECS: u64 = 2;
+
 impl From<super::auth::AuthError> for ApiError {
     fn from(e: super::auth::AuthError) -> Self {
+        use super::auth::AuthError;
         match e {
-            super::auth::AuthError::Store(inner) => inner.into(),
-            other => {
+            AuthError::Store(inner) => inner.into(),
+            AuthError::Throttled { retry_after_secs } => {
+                let mut error = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_requests",
+                    e.to_string(),
+                );
+                error.retry_after = Some(retry_after_secs);
+                error
+            }
+            AuthError::Missing | AuthError::Invalid => {
                 let mut error =
-                    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", other.to_string());
+                    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string());
                 error.www_authenticate = true;
                 error
             }

@@ -5,12 +5,12 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use broker_store::{AuditRecord, Principal, StoreError};
+use broker_store::{AuditRecord, Principal};
 use time::OffsetDateTime;
 use tracing::Instrument;
 
 use super::AppState;
-use super::error::{ApiError, plugin_error, status_for};
+use super::error::{ApiError, internal, plugin_error, status_for};
 use crate::bindings::handler;
 use crate::bindings::types::{Header, Method};
 use crate::capabilities::redact::Redactor;
@@ -38,17 +38,10 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
     let template = &plugin.manifest.error_template;
     let plugin_name = plugin.manifest.name.as_str();
 
-    let tenant = match caller_tenant(&state, &parts.headers).await {
+    let peer = super::auth::peer_ip(&parts.extensions);
+    let tenant = match caller_tenant(&state, &parts.headers, peer).await {
         Ok(tenant) => tenant,
-        Err(e) => {
-            let mut response = plugin_error(template, e.status, &e.message);
-            if e.www_authenticate {
-                response
-                    .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            return response;
-        }
+        Err(e) => return e.into_plugin_response(template),
     };
     let _admission = match state.gate.admit(&tenant, plugin_name).await {
         Ok(admission) => admission,
@@ -62,17 +55,11 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
             &format!("method {} is not supported", parts.method),
         );
     };
-    let limit = state.body_limit;
-    let body = match to_bytes(body, limit).await {
-        Ok(bytes) => bytes.to_vec(),
-        Err(_) => {
-            return plugin_error(
-                template,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("request body is larger than the limit of {limit} bytes"),
-            );
-        }
-    };
+    let (body, slot) =
+        match read_body_in_queue(&state, plugin, template, &parts.headers, body).await {
+            Ok(read) => read,
+            Err(response) => return response,
+        };
     // Parsed once for the two readers of the body on the host side.
     let parsed: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
     let guids = request_guids(parsed.as_ref());
@@ -92,7 +79,7 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
     let started = std::time::Instant::now();
     let (response, outcome) = match state
         .runtime
-        .call_with(plugin, wit_request, redactor)
+        .call_in(slot, plugin, wit_request, redactor)
         .instrument(span)
         .await
     {
@@ -146,8 +133,12 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
 
 /// The tenant a plugin request acts for: a tenant key's own tenant, or, for an admin key, the
 /// tenant named in `X-Broker-Tenant`.
-async fn caller_tenant(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
-    match state.auth.authenticate(headers).await? {
+async fn caller_tenant(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<std::net::IpAddr>,
+) -> Result<String, ApiError> {
+    match state.auth.authenticate(headers, peer).await? {
         Principal::Tenant { tenant, .. } => Ok(tenant),
         Principal::Admin { .. } => headers
             .get(ACT_AS_TENANT)
@@ -166,17 +157,62 @@ async fn caller_tenant(state: &AppState, headers: &HeaderMap) -> Result<String, 
     }
 }
 
+/// Takes a place in the slot queue (before reading: a full queue refuses at once and buffers
+/// nothing), reads the body, then waits for an instance slot. Refusals come in the plugin's
+/// envelope: 413 for a body over the limit, 503 with `Retry-After` when the broker is full.
+async fn read_body_in_queue(
+    state: &AppState,
+    plugin: &crate::runtime::LoadedPlugin,
+    template: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Vec<u8>, crate::runtime::Slot), Response> {
+    let limit = state.body_limit;
+    // What the body will hold: its declared length, or the limit when it declares none.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .map_or(limit, |length| length.min(limit));
+    let capacity = |error: crate::runtime::CallError| {
+        let mut response = plugin_error(template, status_for(&error), &error.to_string());
+        if let Some(secs) = error.retry_after() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    };
+    let mut ticket = state.runtime.queue(plugin, declared).map_err(capacity)?;
+    let body = match to_bytes(body, limit).await {
+        // Takes the buffer over when it is the only reference, instead of copying it.
+        Ok(bytes) => Vec::from(bytes),
+        Err(_) => {
+            return Err(plugin_error(
+                template,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("request body is larger than the limit of {limit} bytes"),
+            ));
+        }
+    };
+    ticket.settle(body.len());
+    let slot = state.runtime.slot(plugin, ticket).await.map_err(capacity)?;
+    Ok((body, slot))
+}
+
 /// A refusal of the tenant gate, in the plugin's envelope.
 fn refused(template: &str, refusal: &Refusal) -> Response {
     let status = match refusal {
-        Refusal::PluginNotAllowed { .. } => StatusCode::FORBIDDEN,
+        Refusal::PluginNotAllowed { .. } | Refusal::UnknownTenant(_) => StatusCode::FORBIDDEN,
         Refusal::TooManyConcurrent { .. } | Refusal::RateLimited { .. } => {
             StatusCode::TOO_MANY_REQUESTS
         }
-        Refusal::Store(StoreError::NotFound(_)) => StatusCode::FORBIDDEN,
         Refusal::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
-    let mut response = plugin_error(template, status, &refusal.to_string());
+    let message = match refusal {
+        Refusal::Store(detail) => internal(&refusal.to_string(), detail),
+        _ => refusal.to_string(),
+    };
+    let mut response = plugin_error(template, status, &message);
     if let Some(secs) = refusal.retry_after() {
         response
             .headers_mut()
@@ -225,6 +261,7 @@ fn error_type(error: &crate::runtime::CallError) -> &'static str {
         Trap(_) => "trap",
         ResponseTooLarge(..) => "response_too_large",
         Busy => "busy",
+        QueueFull => "queue_full",
         StackOverflow => "stack_overflow",
     }
 }

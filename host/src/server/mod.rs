@@ -66,14 +66,56 @@ pub fn app(state: AppState) -> Router {
 
 /// Lets any valid key through (admin or tenant).
 async fn require_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match state.auth.authenticate(request.headers()).await {
+    let peer = auth::peer_ip(request.extensions());
+    match state.auth.authenticate(request.headers(), peer).await {
         Ok(_) => next.run(request).await,
         Err(e) => error::ApiError::from(e).into_response(),
     }
 }
 
-async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    axum::Json(json!({ "status": "ok", "plugins": state.runtime.registry().plugins().len() }))
+/// How long the readiness check waits for the store: a health probe must answer quickly, and a
+/// store that takes longer is not serving requests either.
+const HEALTH_STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `GET /healthz`: ready only when the parts every plugin request needs work: the state store
+/// answers (a ping within [`HEALTH_STORE_TIMEOUT`]) and the tenant gate can be entered. Otherwise
+/// 503 naming the failed checks; the details go to the log, not to this unauthenticated route.
+async fn healthz(State(state): State<AppState>) -> Response {
+    let plugins = state.runtime.registry().plugins().len();
+    let (store, gate) = tokio::join!(
+        tokio::time::timeout(HEALTH_STORE_TIMEOUT, state.store.ping()),
+        state.gate.probe()
+    );
+    let mut checks = serde_json::Map::new();
+    match store {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::error!(error.type = "health_store", "readiness: the store failed: {e}");
+            checks.insert("store".into(), json!("the state store failed; see the log"));
+        }
+        Err(_) => {
+            tracing::error!(error.type = "health_store", "readiness: the store did not answer");
+            checks.insert(
+                "store".into(),
+                json!(format!("no answer within {HEALTH_STORE_TIMEOUT:?}")),
+            );
+        }
+    }
+    if let Err(e) = gate {
+        tracing::error!(error.type = "health_gate", "readiness: {e}");
+        checks.insert("gate".into(), json!(e.to_string()));
+    }
+    if checks.is_empty() {
+        return axum::Json(json!({ "status": "ok", "plugins": plugins })).into_response();
+    }
+    let failed: Vec<&String> = checks.keys().collect();
+    let body =
+        json!({ "status": "unavailable", "plugins": plugins, "failed": failed, "checks": checks });
+    (
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(body),
+    )
+        .into_response()
 }
 
 async fn list_plugins(State(state): State<AppState>) -> impl IntoResponse {
@@ -110,7 +152,7 @@ async fn request_id(mut request: Request, next: Next) -> Response {
         })
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
     request.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = next.run(request).await;
+    let mut response = error::with_request_id(id.clone(), next.run(request)).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
     }

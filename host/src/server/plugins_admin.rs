@@ -19,7 +19,7 @@ use axum::routing::get;
 use serde_json::json;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, internal};
 use crate::runtime::{Install, LoadedPlugin};
 
 /// The plugin lifecycle routes (the caller adds the admin-key check).
@@ -131,7 +131,10 @@ async fn upload(
         return ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
-            format!("could not write the component to the plugin directory: {e:#}"),
+            internal(
+                "could not write the component to the plugin directory",
+                &format_args!("{e:#}"),
+            ),
         )
         .into_response();
     }
