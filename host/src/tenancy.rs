@@ -88,7 +88,9 @@ impl Drop for Admission {
     }
 }
 
-/// Cached policy and live counters of one tenant.
+/// Cached policy and live counters of one tenant. Entries live as long as the broker (one per
+/// tenant that made a request, a few hundred bytes): dropping one while requests run would
+/// forget their slots.
 #[derive(Default)]
 struct TenantState {
     /// The policy last read from the store; once set, only ever replaced.
