@@ -413,6 +413,18 @@ mod tests {
     }
 
     #[test]
+    fn a_tenants_default_share_is_half_the_slots_and_zero_limits_are_refused() {
+        let limits = |text: &str| toml::from_str::<Config>(&format!("[limits]\n{text}")).unwrap();
+        assert_eq!(limits("max_instances = 8").limits.tenant_concurrency(), 4);
+        assert_eq!(limits("max_instances = 1").limits.tenant_concurrency(), 1);
+        let set = limits("max_instances = 8\ntenant_concurrency = 8");
+        assert_eq!(set.limits.tenant_concurrency(), 8);
+        for zero in ["tenant_concurrency = 0", "queue_wait_ms = 0"] {
+            assert!(limits(zero).validate().is_err(), "{zero}");
+        }
+    }
+
+    #[test]
     fn unknown_keys_are_rejected() {
         let err = toml::from_str::<Config>("listne = \"x\"").unwrap_err();
         assert!(err.to_string().contains("listne"), "{err}");

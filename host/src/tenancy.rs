@@ -71,6 +71,8 @@ impl Refusal {
             Self::RateLimited {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
+            // A locked or restarting database usually recovers within seconds.
+            Self::Store(_) => Some(2),
             _ => None,
         }
     }

@@ -57,6 +57,7 @@ async fn store_failures_answer_a_generic_message_with_the_request_id() {
         .await;
     assert_eq!(status, 503, "{answer}");
     assert_eq!(answer["ok"], false, "the plugin's envelope: {answer}");
+    assert_eq!(headers["retry-after"], "2");
     let policy_id = headers["x-request-id"].to_str().unwrap().to_owned();
     assert_generic(answer["error"].as_str().unwrap(), &policy_id);
 
