@@ -33,5 +33,6 @@ mod qcloud_subnet;
 mod qcloud_vm;
 mod sandbox;
 mod settings;
+mod startup;
 mod tenancy;
 mod tencent;
