@@ -194,6 +194,20 @@ pub struct Limits {
     pub compile_secs: u64,
     /// Largest component an admin may upload (`PUT /admin/plugins/{name}`), in bytes.
     pub plugin_upload_bytes: usize,
+    /// Longest a client may take to send a request's line and headers, from their first byte,
+    /// in seconds; then the connection is closed (a slowloris client holds nothing for long).
+    pub header_read_secs: u64,
+    /// Longest a client may take to send a request's body, from the end of its headers, in
+    /// seconds; then the request is answered 408. Raise it for large uploads on slow links.
+    pub body_read_secs: u64,
+    /// Longest a connection may stay open with no request in flight, in seconds.
+    pub idle_secs: u64,
+    /// Connections served at once; beyond it new ones wait (in the listen backlog) until one
+    /// closes. Keep it well below the process's file-descriptor limit.
+    pub max_connections: u32,
+    /// At shutdown, longest to wait for requests in flight before closing their connections,
+    /// in seconds.
+    pub drain_secs: u64,
 }
 
 impl Default for Limits {
@@ -216,6 +230,11 @@ impl Default for Limits {
             cache_value_bytes: 64 << 10,
             compile_secs: 120,
             plugin_upload_bytes: 64 << 20,
+            header_read_secs: 10,
+            body_read_secs: 60,
+            idle_secs: 30,
+            max_connections: 512,
+            drain_secs: 30,
         }
     }
 }
@@ -322,6 +341,10 @@ impl Config {
             ("limits.max_instances", u64::from(l.max_instances)),
             ("limits.upstream_timeout_secs", l.upstream_timeout_secs),
             ("limits.compile_secs", l.compile_secs),
+            ("limits.header_read_secs", l.header_read_secs),
+            ("limits.body_read_secs", l.body_read_secs),
+            ("limits.idle_secs", l.idle_secs),
+            ("limits.max_connections", u64::from(l.max_connections)),
         ] {
             if value == 0 {
                 bail!("{name} must be greater than 0");

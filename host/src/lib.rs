@@ -152,13 +152,13 @@ impl Broker {
             audit: audit.clone(),
         });
         let (shutdown, signal) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = signal.await;
-                })
-                .await
-        });
+        let connection_limits = server::connections::ConnectionLimits::from(&config.limits);
+        let server = tokio::spawn(server::connections::serve(
+            listener,
+            app,
+            connection_limits,
+            signal,
+        ));
         tracing::info!(
             plugins = runtime.registry().plugins().len(),
             "broker listening on http://{addr}"
@@ -211,8 +211,8 @@ impl Broker {
         self.bootstrapped.as_ref()
     }
 
-    /// Stops accepting connections, lets requests in flight finish, writes the queued audit
-    /// rows, and returns.
+    /// Stops accepting connections, lets requests in flight finish (up to `limits.drain_secs`,
+    /// then drops their connections), writes the queued audit rows, and returns.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(());
         self.server.await??;

@@ -65,13 +65,7 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
     let limit = state.body_limit;
     let body = match to_bytes(body, limit).await {
         Ok(bytes) => bytes.to_vec(),
-        Err(_) => {
-            return plugin_error(
-                template,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("request body is larger than the limit of {limit} bytes"),
-            );
-        }
+        Err(e) => return unreadable_body(template, &e, limit, &request_id),
     };
     // Parsed once for the two readers of the body on the host side.
     let parsed: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
@@ -292,6 +286,25 @@ fn into_http(response: handler::Response, template: &str) -> Response {
         .entry(header::CONTENT_TYPE)
         .or_insert(HeaderValue::from_static("application/json"));
     (status, headers, Body::from(response.body)).into_response()
+}
+
+/// A body that could not be read, answered in the plugin's envelope: 408 when it arrived too
+/// slowly, else 413.
+fn unreadable_body(
+    template: &str,
+    error: &axum::Error,
+    limit: usize,
+    request_id: &str,
+) -> Response {
+    let error = ApiError::unreadable_body(
+        error,
+        format!("request body is larger than the limit of {limit} bytes"),
+    );
+    let message = match error.status {
+        StatusCode::REQUEST_TIMEOUT => format!("{} (request id {request_id})", error.message),
+        _ => error.message,
+    };
+    plugin_error(template, error.status, &message)
 }
 
 #[cfg(test)]

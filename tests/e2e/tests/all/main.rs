@@ -15,6 +15,7 @@ mod cache;
 mod cds;
 mod cds_actions;
 mod cds_resources;
+mod connections;
 mod harness;
 mod lifecycle;
 mod metrics;
