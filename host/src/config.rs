@@ -400,6 +400,24 @@ mod tests {
     }
 
     #[test]
+    fn connection_limits_have_defaults_and_must_be_positive() {
+        let config: Config = toml::from_str("[limits]\nidle_secs = 5\ndrain_secs = 0\n").unwrap();
+        assert_eq!(config.limits.idle_secs, 5);
+        assert_eq!(config.limits.header_read_secs, 10);
+        config.validate().unwrap();
+        for key in [
+            "header_read_secs",
+            "body_read_secs",
+            "idle_secs",
+            "max_connections",
+        ] {
+            let config: Config = toml::from_str(&format!("[limits]\n{key} = 0\n")).unwrap();
+            let err = config.validate().unwrap_err();
+            assert!(err.to_string().contains(key), "{err}");
+        }
+    }
+
+    #[test]
     fn unknown_keys_are_rejected() {
         let err = toml::from_str::<Config>("listne = \"x\"").unwrap_err();
         assert!(err.to_string().contains("listne"), "{err}");

@@ -153,6 +153,7 @@ impl Broker {
         });
         let (shutdown, signal) = oneshot::channel::<()>();
         let connection_limits = server::connections::ConnectionLimits::from(&config.limits);
+        server::connections::check_open_files_budget(connection_limits.max_connections);
         let server = tokio::spawn(server::connections::serve(
             listener,
             app,

@@ -105,6 +105,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     for spec in &args.plugin_settings {
         config.add_plugin_setting(spec)?;
     }
+    broker::server::connections::raise_open_files_limit();
     let drain_secs = config.limits.drain_secs;
     let broker = Broker::start(config).await.context("starting the broker")?;
     let mut signals = Signals::new()?;

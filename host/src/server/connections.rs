@@ -80,6 +80,45 @@ pub fn body_timeout<'e>(error: &'e (dyn StdError + 'static)) -> Option<&'e BodyR
     None
 }
 
+/// Descriptors the broker needs besides client connections (database pool, upstream
+/// connections, the listener, files): a generous estimate.
+const RESERVED_FDS: u64 = 256;
+
+/// Raises the soft open-files limit to the hard one, as Go's runtime does: the soft limit is
+/// often 1,024 while every connection holds a descriptor. Returns the soft limit now in force
+/// (`None`: unlimited).
+pub fn raise_open_files_limit() -> Option<u64> {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum || (limit.current.is_some() && limit.maximum.is_none()) {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => limit.current = limit.maximum,
+            Err(e) => tracing::debug!(error = %e, "cannot raise the open-files limit"),
+        }
+    }
+    limit.current
+}
+
+/// Warns when `max_connections` could exhaust the open-files limit before the cap is reached:
+/// then the cap protects nothing and `accept` fails instead.
+pub fn check_open_files_budget(max_connections: usize) {
+    let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    if let Some(soft) = soft
+        && (max_connections as u64).saturating_add(RESERVED_FDS) > soft
+    {
+        tracing::warn!(
+            max_connections,
+            open_files_limit = soft,
+            "limits.max_connections plus {RESERVED_FDS} descriptors for the broker's own use \
+             exceeds the open-files limit (`ulimit -n`): lower max_connections or raise the limit"
+        );
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` fires, then stops accepting, lets each connection
 /// finish the request it is serving, and drops whatever is still open after `limits.drain`.
 pub async fn serve(
@@ -522,6 +561,16 @@ mod tests {
         let text = String::from_utf8_lossy(&buf[..n]).into_owned();
         assert!(text.ends_with(&local.to_string()), "{text}");
         (stream, text)
+    }
+
+    #[test]
+    fn the_open_files_limit_is_raised_to_the_hard_limit() {
+        let hard = rustix::process::getrlimit(rustix::process::Resource::Nofile).maximum;
+        assert_eq!(raise_open_files_limit(), hard);
+        assert_eq!(
+            rustix::process::getrlimit(rustix::process::Resource::Nofile).current,
+            hard
+        );
     }
 
     #[tokio::test]

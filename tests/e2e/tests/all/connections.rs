@@ -122,6 +122,22 @@ async fn a_partial_body_gets_408_in_the_plugins_envelope() {
     let error = json["error"].as_str().unwrap();
     assert!(error.contains("did not arrive within 1 s"), "{error}");
     assert!(error.contains("partial-body-1"), "the request id: {error}");
+
+    // The admin API answers the same in its own envelope.
+    let mut stream = TcpStream::connect(t.broker.addr()).await.unwrap();
+    let head = format!(
+        "POST /admin/tenants HTTP/1.1\r\nhost: broker\r\nauthorization: Bearer {}\r\n\
+         content-length: 100\r\n\r\n{{\"name\":",
+        t.admin_key
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer))
+        .await
+        .expect("the broker answered and closed")
+        .ok();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""code":"request_timeout""#), "{answer}");
     assert_healthy(&t).await;
 }
 
