@@ -209,6 +209,20 @@ pub struct Limits {
     /// it, 429 until its budget refills. 0 turns the limit off (e.g. behind a proxy that hides
     /// client addresses).
     pub auth_failures_per_minute: u32,
+    /// Longest a client may take to send a request's line and headers, from their first byte,
+    /// in seconds; then the connection is closed (a slowloris client holds nothing for long).
+    pub header_read_secs: u64,
+    /// Longest a client may take to send a request's body, from the end of its headers, in
+    /// seconds; then the request is answered 408. Raise it for large uploads on slow links.
+    pub body_read_secs: u64,
+    /// Longest a connection may stay open with no request in flight, in seconds.
+    pub idle_secs: u64,
+    /// Connections served at once; beyond it new ones wait (in the listen backlog) until one
+    /// closes. Keep it well below the process's file-descriptor limit.
+    pub max_connections: u32,
+    /// At shutdown, longest to wait for requests in flight before closing their connections,
+    /// in seconds.
+    pub drain_secs: u64,
 }
 
 impl Default for Limits {
@@ -236,6 +250,11 @@ impl Default for Limits {
             queue_bytes: 64 << 20,
             queue_wait_ms: 10_000,
             auth_failures_per_minute: 60,
+            header_read_secs: 10,
+            body_read_secs: 60,
+            idle_secs: 30,
+            max_connections: 512,
+            drain_secs: 30,
         }
     }
 }
@@ -358,6 +377,10 @@ impl Config {
                 "limits.tenant_concurrency",
                 l.tenant_concurrency.map_or(1, u64::from),
             ),
+            ("limits.header_read_secs", l.header_read_secs),
+            ("limits.body_read_secs", l.body_read_secs),
+            ("limits.idle_secs", l.idle_secs),
+            ("limits.max_connections", u64::from(l.max_connections)),
         ] {
             if value == 0 {
                 bail!("{name} must be greater than 0");
@@ -421,6 +444,24 @@ mod tests {
         assert_eq!(set.limits.tenant_concurrency(), 8);
         for zero in ["tenant_concurrency = 0", "queue_wait_ms = 0"] {
             assert!(limits(zero).validate().is_err(), "{zero}");
+        }
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_and_must_be_positive() {
+        let config: Config = toml::from_str("[limits]\nidle_secs = 5\ndrain_secs = 0\n").unwrap();
+        assert_eq!(config.limits.idle_secs, 5);
+        assert_eq!(config.limits.header_read_secs, 10);
+        config.validate().unwrap();
+        for key in [
+            "header_read_secs",
+            "body_read_secs",
+            "idle_secs",
+            "max_connections",
+        ] {
+            let config: Config = toml::from_str(&format!("[limits]\n{key} = 0\n")).unwrap();
+            let err = config.validate().unwrap_err();
+            assert!(err.to_string().contains(key), "{err}");
         }
     }
 

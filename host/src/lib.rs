@@ -154,17 +154,14 @@ impl Broker {
             audit: audit.clone(),
         });
         let (shutdown, signal) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            // The peer address feeds the per-address limit on failed authentications.
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async {
-                let _ = signal.await;
-            })
-            .await
-        });
+        let connection_limits = server::connections::ConnectionLimits::from(&config.limits);
+        server::connections::check_open_files_budget(connection_limits.max_connections);
+        let server = tokio::spawn(server::connections::serve(
+            listener,
+            app,
+            connection_limits,
+            signal,
+        ));
         tracing::info!(
             plugins = runtime.registry().plugins().len(),
             "broker listening on http://{addr}"
@@ -217,8 +214,8 @@ impl Broker {
         self.bootstrapped.as_ref()
     }
 
-    /// Stops accepting connections, lets requests in flight finish, writes the queued audit
-    /// rows, and returns.
+    /// Stops accepting connections, lets requests in flight finish (up to `limits.drain_secs`,
+    /// then drops their connections), writes the queued audit rows, and returns.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(());
         self.server.await??;
@@ -234,16 +231,29 @@ impl Broker {
 }
 
 /// Opens the configured store (the data directory's SQLite file by default) with the secrets
-/// key from `BROKER_SECRETS_KEY` or the key file (created on first start).
+/// key from `BROKER_SECRETS_KEY` or the key file (created on first start), and refuses to go
+/// on when that key cannot open the secrets already stored (a lost or replaced key file, or a
+/// broker joining a shared store with another key): every signed request would fail later.
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let secrets = match std::env::var(SECRETS_KEY_ENV) {
-        Ok(text) => SecretsKey::from_base64(text.trim())
-            .with_context(|| format!("{SECRETS_KEY_ENV} is not a base64 32-byte key"))?,
+    broker_store::files::create_private_dir(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    if let Some(mode) = broker_store::files::loose_mode(&config.data_dir) {
+        tracing::warn!(
+            data_dir = %config.data_dir.display(),
+            "the data directory has mode {mode:o}: other local users can list it; \
+             `chmod 700` it (the broker's own files in it are 0600)"
+        );
+    }
+    let key_file = config.secrets_key_file();
+    let (secrets, created_key) = match std::env::var(SECRETS_KEY_ENV) {
+        Ok(text) => (
+            SecretsKey::from_base64(text.trim())
+                .with_context(|| format!("{SECRETS_KEY_ENV} is not a base64 32-byte key"))?,
+            false,
+        ),
         Err(_) => {
-            std::fs::create_dir_all(&config.data_dir).with_context(|| {
-                format!("creating data directory {}", config.data_dir.display())
-            })?;
-            SecretsKey::load_or_create(&config.secrets_key_file())?
+            let existed = key_file.exists();
+            (SecretsKey::load_or_create(&key_file)?, !existed)
         }
     };
     let store = match &config.database {
@@ -251,6 +261,28 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
         None => Store::open_in_data_dir(&config.data_dir, secrets).await,
     }
     .context("opening the state store")?;
+    if let Err(e) = store.check_secrets_key().await {
+        store.close().await;
+        let source = if std::env::var_os(SECRETS_KEY_ENV).is_some() {
+            format!("the key in {SECRETS_KEY_ENV}")
+        } else if created_key {
+            // Removed so the next start does not take this fresh key for the right one.
+            let _ = std::fs::remove_file(&key_file);
+            format!(
+                "a new key, because the key file {} was missing",
+                key_file.display()
+            )
+        } else {
+            format!("the key file {}", key_file.display())
+        };
+        anyhow::bail!(
+            "refusing to start: {e}. This broker used {source}. Restore the original key file \
+             ({}) or set {SECRETS_KEY_ENV} to the original key (base64); every broker sharing \
+             a store needs the same key. If the key is lost for good, delete the stored \
+             accounts (`DELETE FROM accounts;` in the store) and add them again after start.",
+            key_file.display()
+        );
+    }
     tracing::info!(backend = store.backend_name(), "state store ready");
     Ok(store)
 }

@@ -105,18 +105,44 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     for spec in &args.plugin_settings {
         config.add_plugin_setting(spec)?;
     }
+    broker::server::connections::raise_open_files_limit();
+    let drain_secs = config.limits.drain_secs;
     let broker = Broker::start(config).await.context("starting the broker")?;
-    shutdown_signal().await?;
-    tracing::info!("shutting down: finishing requests in flight");
+    let mut signals = Signals::new()?;
+    signals.next().await;
+    tracing::info!(
+        "shutting down: finishing requests in flight (at most {drain_secs} s; \
+         a second SIGTERM or Ctrl-C exits at once)"
+    );
+    // An operator who signals again wants out now, whatever the drain is waiting for.
+    tokio::spawn(async move {
+        signals.next().await;
+        tracing::warn!("second shutdown signal: exiting now, without draining");
+        std::process::exit(1);
+    });
     broker.shutdown().await
 }
 
-/// Ctrl-C, or SIGTERM (what service managers and container runtimes send).
-async fn shutdown_signal() -> anyhow::Result<()> {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result?,
-        _ = terminate.recv() => {}
+/// Ctrl-C (SIGINT), or SIGTERM (what service managers and container runtimes send).
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
     }
-    Ok(())
+
+    /// The next SIGINT or SIGTERM.
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
 }

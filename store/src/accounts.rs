@@ -28,6 +28,11 @@ fn list_sql() -> String {
 fn get_sql() -> String {
     format!("SELECT {COLUMNS} {FROM} WHERE t.name = $1 AND a.provider = $2 AND a.name = $3")
 }
+/// The newest sealed secrets, for [`Store::check_secrets_key`].
+const SAMPLE_SQL: &str = "SELECT t.name, a.provider, a.name, a.secret FROM accounts a \
+     JOIN tenants t ON t.id = a.tenant_id ORDER BY a.updated_at DESC LIMIT 8";
+const COUNT_SQL: &str = "SELECT COUNT(*) FROM accounts";
+
 fn secret_sql() -> String {
     format!(
         "SELECT {COLUMNS}, a.secret {FROM} WHERE t.name = $1 AND a.provider = $2 AND a.name = $3"
@@ -238,5 +243,32 @@ impl Store {
             .map_err(|_| StoreError::Crypto("stored secret is not UTF-8".into()))?;
         let account = from_row((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8));
         Ok((account, Secret::new(secret)))
+    }
+
+    /// Checks that this store's secrets key opens the stored secrets, so a broker started with
+    /// a lost or different key is stopped at once instead of failing every request that signs.
+    ///
+    /// Tries the newest few sealed secrets and succeeds if any opens (one row altered by hand
+    /// must not stop the broker), or if there are none. Fails with [`StoreError::Crypto`] when
+    /// none opens.
+    pub async fn check_secrets_key(&self) -> Result<()> {
+        let sample: Vec<(String, String, String, Vec<u8>)> =
+            with_pool!(self, pool => sqlx::query_as(SAMPLE_SQL).fetch_all(pool).await)?;
+        let opens = |(tenant, provider, name, blob): &(String, String, String, Vec<u8>)| {
+            self.secrets
+                .open(&aad(tenant, provider, name), blob)
+                .is_ok()
+        };
+        if sample.is_empty() || sample.iter().any(opens) {
+            return Ok(());
+        }
+        let total: i64 =
+            with_pool!(self, pool => sqlx::query_scalar(COUNT_SQL).fetch_one(pool).await)?;
+        let (tenant, provider, name, _) = &sample[0];
+        Err(StoreError::Crypto(format!(
+            "the secrets key does not open the stored account secrets ({total} accounts, e.g. \
+             {}): they were sealed with another key",
+            aad(tenant, provider, name)
+        )))
     }
 }

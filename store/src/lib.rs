@@ -20,6 +20,7 @@ mod accounts;
 mod audit;
 mod crypto;
 mod error;
+pub mod files;
 mod keys;
 mod migrate;
 mod policy;
@@ -105,6 +106,10 @@ impl Store {
     pub async fn open(url: &str, secrets: SecretsKey) -> Result<Store> {
         let backend = if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?;
+            if !is_memory(url) {
+                files::secure_sqlite_files(options.get_filename(), url.contains("mode=rwc"))
+                    .map_err(|e| file_error(options.get_filename(), e))?;
+            }
             Backend::Sqlite(Self::sqlite_pool(options, is_memory(url)).await?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
@@ -124,15 +129,19 @@ impl Store {
     }
 
     /// Opens (creating if needed) the embedded default: SQLite file `dir/broker.db`.
+    /// The directory is created with mode 0700 and the database files with mode 0600 (existing
+    /// database files are tightened to 0600; see [`files`]).
     pub async fn open_in_data_dir(dir: &Path, secrets: SecretsKey) -> Result<Store> {
-        std::fs::create_dir_all(dir).map_err(|e| {
+        files::create_private_dir(dir).map_err(|e| {
             StoreError::Invalid(format!(
                 "cannot create data directory {}: {e}",
                 dir.display()
             ))
         })?;
+        let db = dir.join(DEFAULT_DB_FILE);
+        files::secure_sqlite_files(&db, true).map_err(|e| file_error(&db, e))?;
         let options = SqliteConnectOptions::new()
-            .filename(dir.join(DEFAULT_DB_FILE))
+            .filename(db)
             .create_if_missing(true);
         let store = Store {
             backend: Backend::Sqlite(Self::sqlite_pool(options, false).await?),
@@ -195,6 +204,13 @@ impl Store {
         }
         Ok(())
     }
+}
+
+fn file_error(path: &Path, e: std::io::Error) -> StoreError {
+    StoreError::Invalid(format!(
+        "cannot create or restrict database file {}: {e}",
+        path.display()
+    ))
 }
 
 fn is_memory(url: &str) -> bool {

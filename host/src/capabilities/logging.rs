@@ -44,7 +44,7 @@ impl logging::Host for HostState {
         request.log_lines += 1;
         request.log_bytes += size;
 
-        let message = request.redactor.redact(truncate(&message)).into_owned();
+        let message = clean(&request.redactor, &message);
         let mut rendered = String::new();
         for field in &fields {
             let key: String = field
@@ -54,9 +54,9 @@ impl logging::Host for HostState {
                 .take(64)
                 .collect();
             let value = if super::redact::Redactor::is_secret_key(&key) {
-                super::redact::MASK.into()
+                super::redact::MASK.to_string()
             } else {
-                request.redactor.redact(truncate(&field.value))
+                clean(&request.redactor, &field.value)
             };
             let _ = write!(
                 rendered,
@@ -88,9 +88,48 @@ impl logging::Host for HostState {
     }
 }
 
+/// Masks the request's secrets, then cuts to [`MAX_VALUE_CHARS`]. In this order: a cut made
+/// first could split a secret so that the redactor no longer recognises its kept prefix.
+fn clean(redactor: &super::redact::Redactor, text: &str) -> String {
+    truncate(&redactor.redact(text)).to_owned()
+}
+
 fn truncate(s: &str) -> &str {
     match s.char_indices().nth(MAX_VALUE_CHARS) {
         Some((idx, _)) => &s[..idx],
         None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capabilities::redact::{MASK, Redactor};
+
+    #[test]
+    fn a_secret_straddling_the_cut_leaks_no_prefix() {
+        let secret = "SuperSecretValue123";
+        let mut redactor = Redactor::default();
+        redactor.add(secret);
+        // The secret starts 5 characters before the cut: truncating first would keep `Super`.
+        let line = format!("{}{secret} tail", "x".repeat(MAX_VALUE_CHARS - 5));
+        let cleaned = clean(&redactor, &line);
+        assert!(!cleaned.contains("Super"), "secret prefix leaked");
+        let kept = format!("{}{MASK}", "x".repeat(MAX_VALUE_CHARS - 5));
+        assert!(
+            cleaned.starts_with(&kept),
+            "the mask is kept before the cut"
+        );
+        assert_eq!(cleaned.chars().count(), MAX_VALUE_CHARS);
+    }
+
+    #[test]
+    fn short_lines_are_only_redacted() {
+        let mut redactor = Redactor::default();
+        redactor.add("hunter2hunter2");
+        assert_eq!(
+            clean(&redactor, "pw=hunter2hunter2 ok"),
+            format!("pw={MASK} ok")
+        );
     }
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::Provider;
@@ -113,7 +113,7 @@ pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     /// Memory and table limits for the instance.
-    pub limits: StoreLimits,
+    pub limits: GuestLimiter,
     /// Engine-wide services.
     pub services: Arc<Services>,
     /// The plugin being called.
@@ -128,13 +128,15 @@ impl HostState {
     pub fn new(services: Arc<Services>, plugin: Arc<PluginEnv>, request: RequestState) -> Self {
         let mut table = ResourceTable::new();
         table.set_max_capacity(MAX_RESOURCES);
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(usize::try_from(plugin.limits.memory_mib << 20).unwrap_or(usize::MAX))
-            .instances(64)
-            .tables(64)
-            .memories(16)
-            .trap_on_grow_failure(true)
-            .build();
+        let limits = GuestLimiter::new(
+            StoreLimitsBuilder::new()
+                .memory_size(usize::try_from(plugin.limits.memory_mib << 20).unwrap_or(usize::MAX))
+                .instances(64)
+                .tables(64)
+                .memories(16)
+                .trap_on_grow_failure(true)
+                .build(),
+        );
         Self {
             wasi: WasiCtx::builder().build(),
             table,
@@ -148,6 +150,73 @@ impl HostState {
     /// Records time spent waiting outside the guest so it is not charged as guest CPU.
     pub(crate) fn charge_host_time(&mut self, since: Instant) {
         self.request.host_time += since.elapsed();
+    }
+}
+
+/// wasmtime's [`StoreLimits`], plus a record of whether it refused a memory grow: the runtime
+/// names a memory-limit failure from this flag, not from the wording of wasmtime's error text.
+pub struct GuestLimiter {
+    inner: StoreLimits,
+    memory_refused: bool,
+}
+
+impl GuestLimiter {
+    /// Wraps `inner`; nothing refused yet.
+    pub fn new(inner: StoreLimits) -> Self {
+        Self {
+            inner,
+            memory_refused: false,
+        }
+    }
+
+    /// Whether a linear memory grow was refused for being over the cap.
+    pub fn memory_refused(&self) -> bool {
+        self.memory_refused
+    }
+}
+
+impl ResourceLimiter for GuestLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.inner.memory_growing(current, desired, maximum);
+        // `Err` (trap on grow failure) and `Ok(false)` (grow returns -1) are both refusals.
+        if !matches!(allowed, Ok(true)) {
+            self.memory_refused = true;
+        }
+        allowed
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.inner.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.inner.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
     }
 }
 
@@ -174,3 +243,30 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 }
 
 impl crate::bindings::types::Host for HostState {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_memory_grow_is_recorded() {
+        let mut limiter = GuestLimiter::new(
+            StoreLimitsBuilder::new()
+                .memory_size(1 << 20)
+                .trap_on_grow_failure(true)
+                .build(),
+        );
+        assert!(limiter.memory_growing(0, 1 << 16, None).unwrap());
+        assert!(
+            !limiter.memory_refused(),
+            "a grow within the cap is no refusal"
+        );
+        assert!(limiter.memory_growing(1 << 16, 2 << 20, None).is_err());
+        assert!(limiter.memory_refused());
+
+        // Without trap-on-failure the grow just fails (the guest sees -1): still a refusal.
+        let mut quiet = GuestLimiter::new(StoreLimitsBuilder::new().memory_size(1 << 20).build());
+        assert!(!quiet.memory_growing(0, 2 << 20, None).unwrap());
+        assert!(quiet.memory_refused());
+    }
+}

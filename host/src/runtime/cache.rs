@@ -25,10 +25,17 @@ pub struct ComponentCache {
 }
 
 impl ComponentCache {
-    /// A cache in `dir` (created if missing).
+    /// A cache in `dir` (created with mode 0700 if missing: other local users must not swap
+    /// the compiled code the broker runs).
     pub fn new(dir: &Path) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(dir)
+        broker_store::files::create_private_dir(dir)
             .with_context(|| format!("creating cache directory {}", dir.display()))?;
+        if let Some(mode) = broker_store::files::loose_mode(dir) {
+            tracing::warn!(
+                cache_dir = %dir.display(),
+                "the component cache directory has mode {mode:o}; `chmod 700` it"
+            );
+        }
         Ok(Self {
             dir: dir.to_path_buf(),
         })

@@ -587,7 +587,8 @@ impl Runtime {
             if dropped > 0 {
                 tracing::warn!(plugin = %name, request_id = %store.data().request.request_id, dropped, "plugin log lines dropped over budget");
             }
-            result.map_err(|e| classify(e, &limits))
+            let memory_refused = store.data().limits.memory_refused();
+            result.map_err(|e| classify(e, &limits, memory_refused))
         };
         let result = tokio::time::timeout(wall, work)
             .await
@@ -622,19 +623,46 @@ fn narrow_egress(
         .collect()
 }
 
-/// Names the limit a failed call ran into.
-fn classify(error: wasmtime::Error, limits: &Limits) -> CallError {
+/// Names the limit a failed call ran into. `memory_refused` is the limiter's record that it
+/// refused a memory grow: whatever trap followed (wasmtime's grow failure, or the guest's
+/// allocator aborting on a failed grow), the cause is the memory cap.
+fn classify(error: wasmtime::Error, limits: &Limits, memory_refused: bool) -> CallError {
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => CallError::CpuLimit(limits.cpu()),
         Some(Trap::StackOverflow) => CallError::StackOverflow,
+        _ if memory_refused => CallError::MemoryLimit(limits.memory_mib),
         Some(trap) => CallError::Trap(format!("wasm trap: {trap}")),
-        None => {
-            let text = format!("{error:#}");
-            if text.contains("memory") && (text.contains("grow") || text.contains("limit")) {
-                CallError::MemoryLimit(limits.memory_mib)
-            } else {
-                CallError::Trap(text)
-            }
-        }
+        None => CallError::Trap(format!("{error:#}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_limit_comes_from_the_limiter_flag_not_the_text() {
+        let limits = Limits::default();
+        let worded = || wasmtime::Error::msg("guest said: memory grow limit reached");
+        assert!(matches!(
+            classify(worded(), &limits, false),
+            CallError::Trap(_)
+        ));
+        assert!(matches!(
+            classify(wasmtime::Error::msg("forcing a failure"), &limits, true),
+            CallError::MemoryLimit(m) if m == limits.memory_mib
+        ));
+        assert!(matches!(
+            classify(
+                wasmtime::Error::new(Trap::UnreachableCodeReached),
+                &limits,
+                true
+            ),
+            CallError::MemoryLimit(_)
+        ));
+        assert!(matches!(
+            classify(wasmtime::Error::new(Trap::Interrupt), &limits, true),
+            CallError::CpuLimit(_)
+        ));
     }
 }

@@ -109,10 +109,9 @@ impl axum::extract::FromRequest<AppState> for JsonBody {
         axum::body::to_bytes(request.into_body(), state.body_limit)
             .await
             .map(JsonBody)
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "too_large",
+            .map_err(|e| {
+                ApiError::unreadable_body(
+                    &e,
                     format!("the body is larger than {} bytes", state.body_limit),
                 )
             })

@@ -56,7 +56,8 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
         );
     };
     let (body, slot) =
-        match read_body_in_queue(&state, plugin, template, &parts.headers, body).await {
+        match read_body_in_queue(&state, plugin, template, &parts.headers, body, &request_id).await
+        {
             Ok(read) => read,
             Err(response) => return response,
         };
@@ -166,6 +167,7 @@ async fn read_body_in_queue(
     template: &str,
     headers: &HeaderMap,
     body: Body,
+    request_id: &str,
 ) -> Result<(Vec<u8>, crate::runtime::Slot), Response> {
     let limit = state.body_limit;
     // What the body will hold: its declared length, or the limit when it declares none.
@@ -186,13 +188,7 @@ async fn read_body_in_queue(
     let body = match to_bytes(body, limit).await {
         // Takes the buffer over when it is the only reference, instead of copying it.
         Ok(bytes) => Vec::from(bytes),
-        Err(_) => {
-            return Err(plugin_error(
-                template,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("request body is larger than the limit of {limit} bytes"),
-            ));
-        }
+        Err(e) => return Err(unreadable_body(template, &e, limit, request_id)),
     };
     ticket.settle(body.len());
     let slot = state.runtime.slot(plugin, ticket).await.map_err(capacity)?;
@@ -329,6 +325,25 @@ fn into_http(response: handler::Response, template: &str) -> Response {
         .entry(header::CONTENT_TYPE)
         .or_insert(HeaderValue::from_static("application/json"));
     (status, headers, Body::from(response.body)).into_response()
+}
+
+/// A body that could not be read, answered in the plugin's envelope: 408 when it arrived too
+/// slowly, else 413.
+fn unreadable_body(
+    template: &str,
+    error: &axum::Error,
+    limit: usize,
+    request_id: &str,
+) -> Response {
+    let error = ApiError::unreadable_body(
+        error,
+        format!("request body is larger than the limit of {limit} bytes"),
+    );
+    let message = match error.status {
+        StatusCode::REQUEST_TIMEOUT => format!("{} (request id {request_id})", error.message),
+        _ => error.message,
+    };
+    plugin_error(template, error.status, &message)
 }
 
 #[cfg(test)]

@@ -59,6 +59,19 @@ impl ApiError {
         }
     }
 
+    /// A request body that could not be read: 408 when it arrived too slowly (the body-read
+    /// limit), else 413 with `too_large` (the only other way `to_bytes` with a limit fails).
+    pub fn unreadable_body(error: &axum::Error, too_large: impl Into<String>) -> Self {
+        match super::connections::body_timeout(error) {
+            Some(timeout) => Self::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                timeout.to_string(),
+            ),
+            None => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", too_large),
+        }
+    }
+
     /// No plugin serves the path.
     pub fn not_found(method: &str, path: &str) -> Self {
         Self::new(

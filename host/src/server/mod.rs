@@ -5,6 +5,7 @@
 
 mod admin;
 pub mod auth;
+pub mod connections;
 mod dispatch;
 pub mod error;
 mod plugins_admin;

@@ -82,10 +82,9 @@ async fn upload(
 ) -> Response {
     let bytes = match axum::body::to_bytes(request.into_body(), state.upload_limit).await {
         Ok(bytes) => bytes,
-        Err(_) => {
-            return ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
+        Err(e) => {
+            return ApiError::unreadable_body(
+                &e,
                 format!(
                     "the component is larger than limits.plugin_upload_bytes ({} bytes)",
                     state.upload_limit

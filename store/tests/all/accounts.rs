@@ -11,6 +11,7 @@ backend_tests!(
     the_raw_secret_column_holds_nonce_and_ciphertext_not_the_secret,
     a_ciphertext_moved_to_another_account_fails_to_decrypt,
     a_wrong_secrets_key_fails_cleanly_with_a_crypto_error,
+    the_start_check_refuses_a_key_that_opens_no_stored_secret,
     accounts_are_isolated_between_tenants_and_can_be_deleted,
     invalid_account_fields_are_rejected,
 );
@@ -236,4 +237,27 @@ async fn invalid_account_fields_are_rejected(db: &TestDb) {
         assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
     }
     assert_eq!(db.count("accounts").await, 0);
+}
+
+async fn the_start_check_refuses_a_key_that_opens_no_stored_secret(db: &TestDb) {
+    // No secrets yet: any key will do.
+    let other = db.open_again(SecretsKey::generate()).await;
+    other.check_secrets_key().await.unwrap();
+
+    db.create_tenant("acme").await.unwrap();
+    for name in ["c1", "c2"] {
+        db.put_account("acme", account("qcloud", name, SECRET))
+            .await
+            .unwrap();
+    }
+    db.check_secrets_key().await.unwrap();
+    let err = other.check_secrets_key().await.unwrap_err();
+    assert!(matches!(err, StoreError::Crypto(_)), "{err:?}");
+    assert!(err.to_string().contains("2 accounts"), "{err}");
+    other.close().await;
+
+    // One row altered by hand does not stop a broker whose key opens the others.
+    db.exec("UPDATE accounts SET secret = (SELECT secret FROM accounts WHERE name = 'c2') WHERE name = 'c1'")
+        .await;
+    db.check_secrets_key().await.unwrap();
 }

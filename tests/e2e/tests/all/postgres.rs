@@ -106,3 +106,44 @@ async fn two_brokers_on_one_postgres_share_tenants_accounts_and_keys() {
     let (status, _, _) = b.call(Method::GET, "/v1/plugins", Some(&key), None).await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn a_broker_with_another_secrets_key_does_not_join_the_store() {
+    let Some(database) = fresh_database().await else {
+        return;
+    };
+    let (first_key, other_key) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = TestBroker::with(Setup {
+        database: Some(database.clone()),
+        secrets_key_file: Some(first_key.path().join("secrets.key")),
+        ..Setup::default()
+    })
+    .await;
+    let account = json!({"secret_id": "AKIDsimulatorDEMO0000000000000000000", "secret_key": "simulatorDEMOsecretKey0000000000"});
+    let (status, _) = a
+        .admin(
+            Method::PUT,
+            "/admin/tenants/default/accounts/tencent/c1",
+            Some(&account),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let plugins = tempfile::tempdir().unwrap();
+    let config = broker::config::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        plugin_dir: plugins.path().to_path_buf(),
+        data_dir: other_key.path().to_path_buf(),
+        database: Some(database),
+        simulators: false,
+        ..broker::config::Config::default()
+    };
+    let refused = broker::Broker::start(config)
+        .await
+        .err()
+        .expect("a broker whose key cannot open the shared store's secrets does not start");
+    let message = format!("{refused:#}");
+    assert!(message.contains("refusing to start"), "{message}");
+    assert!(message.contains("default/tencent/c1"), "{message}");
+    assert!(message.contains("same key"), "{message}");
+}
