@@ -194,6 +194,14 @@ pub struct Limits {
     pub compile_secs: u64,
     /// Largest component an admin may upload (`PUT /admin/plugins/{name}`), in bytes.
     pub plugin_upload_bytes: usize,
+    /// Answer a plugin call only after its audit row has committed (what that survives: the
+    /// `audit` module doc). `false` answers once the row is queued; a crash loses queued rows.
+    pub audit_durable: bool,
+    /// Audit rows older than this many days are purged (at start, then hourly); 0 keeps all.
+    pub audit_retention_days: u32,
+    /// Refused requests (401, 403, 429, ...) are written as one summary row per tenant or
+    /// client address, plugin and outcome, with a count, every this many seconds.
+    pub audit_refusal_secs: u64,
 }
 
 impl Default for Limits {
@@ -216,6 +224,9 @@ impl Default for Limits {
             cache_value_bytes: 64 << 10,
             compile_secs: 120,
             plugin_upload_bytes: 64 << 20,
+            audit_durable: true,
+            audit_retention_days: 90,
+            audit_refusal_secs: 60,
         }
     }
 }

@@ -1,7 +1,10 @@
 //! Route a request to its plugin, run it, and turn the plugin's answer into an HTTP response.
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -11,10 +14,12 @@ use tracing::Instrument;
 
 use super::AppState;
 use super::error::{ApiError, plugin_error, status_for};
+use crate::audit::Refused;
 use crate::bindings::handler;
 use crate::bindings::types::{Header, Method};
 use crate::capabilities::redact::Redactor;
-use crate::tenancy::Refusal;
+use crate::runtime::LoadedPlugin;
+use crate::tenancy::{Admission, Refusal};
 
 /// Headers never forwarded to a plugin: credentials of the broker's own API.
 const PRIVATE_HEADERS: &[&str] = &["authorization", "cookie", "proxy-authorization"];
@@ -37,6 +42,21 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
     };
     let template = &plugin.manifest.error_template;
     let plugin_name = plugin.manifest.name.as_str();
+    let client = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    let refusal = |tenant: Option<&str>, response: Response| {
+        audit_refusal(
+            &state,
+            tenant,
+            client,
+            plugin_name,
+            &path,
+            &request_id,
+            response,
+        )
+    };
 
     let tenant = match caller_tenant(&state, &parts.headers).await {
         Ok(tenant) => tenant,
@@ -47,30 +67,32 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            return response;
+            return refusal(None, response);
         }
     };
-    let _admission = match state.gate.admit(&tenant, plugin_name).await {
+    let admission = match state.gate.admit(&tenant, plugin_name).await {
         Ok(admission) => admission,
-        Err(refusal) => return refused(template, &refusal),
+        Err(refusal_reason) => return refusal(Some(&tenant), refused(template, &refusal_reason)),
     };
 
     let Some(method) = wit_method(&parts.method) else {
-        return plugin_error(
+        let response = plugin_error(
             template,
             StatusCode::METHOD_NOT_ALLOWED,
             &format!("method {} is not supported", parts.method),
         );
+        return refusal(Some(&tenant), response);
     };
     let limit = state.body_limit;
     let body = match to_bytes(body, limit).await {
         Ok(bytes) => bytes.to_vec(),
         Err(_) => {
-            return plugin_error(
+            let response = plugin_error(
                 template,
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &format!("request body is larger than the limit of {limit} bytes"),
             );
+            return refusal(Some(&tenant), response);
         }
     };
     // Parsed once for the two readers of the body on the host side.
@@ -87,12 +109,68 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
         request_id: request_id.clone(),
         tenant: tenant.clone(),
     };
+    let call = PluginCall {
+        plugin: plugin.clone(),
+        request: wit_request,
+        redactor,
+        guids,
+        tenant,
+        method: parts.method.clone(),
+        admission,
+    };
+    // Its own task: hyper drops this handler's future when the client goes away, and a call
+    // already running must still finish (the cloud resource exists), be logged and be audited.
+    match tokio::spawn(run_and_audit(state.clone(), call)).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(
+                plugin = %plugin_name,
+                request_id = %request_id,
+                error.type = "dispatch_task_failed",
+                "plugin call task failed: {e}"
+            );
+            plugin_error(
+                template,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("internal error (request id {request_id})"),
+            )
+        }
+    }
+}
+
+/// An admitted plugin call, owned so it can run in a task of its own.
+struct PluginCall {
+    plugin: Arc<LoadedPlugin>,
+    request: handler::Request,
+    redactor: Redactor,
+    guids: Vec<String>,
+    tenant: String,
+    method: axum::http::Method,
+    /// Held until the call is audited: the tenant's concurrency counts it until then.
+    admission: Admission,
+}
+
+/// Runs the plugin call, logs it and records its audit row (durably, when so configured),
+/// then returns the answer. Runs to the end whether or not the client still waits.
+async fn run_and_audit(state: AppState, call: PluginCall) -> Response {
+    let PluginCall {
+        plugin,
+        request,
+        redactor,
+        guids,
+        tenant,
+        method,
+        admission,
+    } = call;
+    let template = &plugin.manifest.error_template;
+    let plugin_name = plugin.manifest.name.as_str();
+    let (request_id, path) = (request.request_id.clone(), request.path.clone());
     let span = tracing::info_span!("plugin_call", plugin = %plugin_name, request_id = %request_id);
     let at = OffsetDateTime::now_utc();
     let started = std::time::Instant::now();
     let (response, outcome) = match state
         .runtime
-        .call_with(plugin, wit_request, redactor)
+        .call_with(&plugin, request, redactor)
         .instrument(span)
         .await
     {
@@ -121,7 +199,7 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
         plugin = %plugin_name,
         tenant = %tenant,
         request_id = %request_id,
-        method = %parts.method,
+        method = %method,
         path = %path,
         status = response.status().as_u16(),
         elapsed_ms = elapsed.as_millis() as u64,
@@ -139,9 +217,48 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
             outcome: outcome.to_string(),
             status: response.status().as_u16(),
             duration_ms: elapsed.as_millis() as u64,
+            count: 1,
+            client: None,
         })
         .await;
+    drop(admission);
     response
+}
+
+/// Counts a refused request in the audit's summary rows and returns its answer.
+fn audit_refusal(
+    state: &AppState,
+    tenant: Option<&str>,
+    client: Option<IpAddr>,
+    plugin: &str,
+    route: &str,
+    request_id: &str,
+    response: Response,
+) -> Response {
+    let status = response.status();
+    state.audit.refused(Refused {
+        tenant,
+        client,
+        plugin,
+        route,
+        request_id,
+        outcome: refusal_outcome(status),
+        status: status.as_u16(),
+    });
+    response
+}
+
+/// The audit outcome of a refusal, by its status (so new refusal kinds need no new case).
+fn refusal_outcome(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::TOO_MANY_REQUESTS => "throttled",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        _ => "refused",
+    }
 }
 
 /// The tenant a plugin request acts for: a tenant key's own tenant, or, for an admin key, the
@@ -326,5 +443,12 @@ mod tests {
             "error"
         );
         assert_eq!(plugin_outcome(&response(502, "{}")), "error");
+    }
+
+    #[test]
+    fn refusals_are_named_by_status() {
+        assert_eq!(refusal_outcome(StatusCode::UNAUTHORIZED), "unauthorized");
+        assert_eq!(refusal_outcome(StatusCode::TOO_MANY_REQUESTS), "throttled");
+        assert_eq!(refusal_outcome(StatusCode::IM_A_TEAPOT), "refused");
     }
 }
