@@ -41,6 +41,7 @@ fn start(data: &Path, plugins: &Path) -> (Broker, String) {
         .arg(&cache)
         .env("RUST_LOG", "info")
         .env("BROKER_LOG_FORMAT", "text")
+        .env("NO_COLOR", "1")
         .env_remove("BROKER_SECRETS_KEY")
         .env_remove("BROKER_CONFIG")
         .env_remove("BROKER_DATABASE")
@@ -54,8 +55,9 @@ fn start(data: &Path, plugins: &Path) -> (Broker, String) {
     // Reads the log to the end so the broker never blocks on a full pipe.
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(at) = line.find("broker listening on ") {
-                let _ = found.send(line[at + "broker listening on ".len()..].trim().to_string());
+            if let Some((_, rest)) = line.split_once("broker listening on ") {
+                let url = rest.split_whitespace().next().unwrap_or_default();
+                let _ = found.send(url.to_string());
             }
         }
     });
