@@ -431,6 +431,19 @@ mod tests {
     }
 
     #[test]
+    fn retention_zero_keeps_rows_forever() {
+        let limits = Limits::default();
+        let settings = AuditSettings::from_limits(&limits);
+        assert!(settings.durable);
+        assert_eq!(settings.retention, Some(Duration::from_secs(90 * 86_400)));
+        let forever = AuditSettings::from_limits(&Limits {
+            audit_retention_days: 0,
+            ..limits
+        });
+        assert_eq!(forever.retention, None);
+    }
+
+    #[test]
     fn a_flood_from_many_addresses_stays_within_the_key_cap() {
         let mut tally = RefusalTally::default();
         let now = OffsetDateTime::now_utc();

@@ -98,8 +98,11 @@ impl AuditRecord {
 }
 
 /// `text` if it fits in `max` bytes, otherwise its longest prefix (on a character boundary)
-/// that fits with a trailing `…`, so a reader sees the value was cut.
+/// that fits with a trailing `…`, so a reader sees the value was cut. NUL characters are
+/// removed: PostgreSQL refuses them in text, and a row that can never be written would stall
+/// the audit writer, which retries rather than drops.
 fn cap(text: &str, max: usize) -> String {
+    let text = &text.replace('\0', "");
     if text.len() <= max {
         return text.to_string();
     }
@@ -269,5 +272,6 @@ mod tests {
         let cut = cap(&"é".repeat(100), 11);
         assert!(cut.len() <= 11, "{cut}");
         assert_eq!(cut, "éééé…");
+        assert_eq!(cap("a\0b", 10), "ab");
     }
 }
