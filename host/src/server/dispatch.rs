@@ -1,9 +1,9 @@
 //! Route a request to its plugin, run it, and turn the plugin's answer into an HTTP response.
 
-use axum::body::{Body, to_bytes};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
