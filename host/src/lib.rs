@@ -153,17 +153,15 @@ impl Broker {
             )),
             audit: audit.clone(),
         });
+        // The client's address (`ConnectInfo`) is recorded in the audit of refused requests.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let (shutdown, signal) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            // The client's address is recorded in the audit of refused requests.
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async {
-                let _ = signal.await;
-            })
-            .await
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = signal.await;
+                })
+                .await
         });
         tracing::info!(
             plugins = runtime.registry().plugins().len(),
