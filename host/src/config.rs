@@ -223,6 +223,14 @@ pub struct Limits {
     /// At shutdown, longest to wait for requests in flight before closing their connections,
     /// in seconds.
     pub drain_secs: u64,
+    /// Answer a plugin call only after its audit row has committed (what that survives: the
+    /// `audit` module doc). `false` answers once the row is queued; a crash loses queued rows.
+    pub audit_durable: bool,
+    /// Audit rows older than this many days are purged (at start, then hourly); 0 keeps all.
+    pub audit_retention_days: u32,
+    /// Refused requests (401, 403, 429, ...) are written as one summary row per tenant or
+    /// client address, plugin and outcome, with a count, every this many seconds.
+    pub audit_refusal_secs: u64,
 }
 
 impl Default for Limits {
@@ -255,6 +263,9 @@ impl Default for Limits {
             idle_secs: 30,
             max_connections: 512,
             drain_secs: 30,
+            audit_durable: true,
+            audit_retention_days: 90,
+            audit_refusal_secs: 60,
         }
     }
 }

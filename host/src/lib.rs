@@ -31,7 +31,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use audit::AuditLog;
+use audit::{AuditLog, AuditSettings, AuditTasks};
 use broker_store::{SecretsKey, Store};
 use capabilities::Services;
 use capabilities::clock::{HostClock, SystemClock};
@@ -51,6 +51,7 @@ pub struct Broker {
     refused: Vec<String>,
     store: Store,
     audit: Arc<AuditLog>,
+    audit_tasks: AuditTasks,
     bootstrapped: Option<bootstrap::Bootstrapped>,
     shutdown: oneshot::Sender<()>,
     server: JoinHandle<std::io::Result<()>>,
@@ -134,7 +135,8 @@ impl Broker {
             .await
             .with_context(|| format!("cannot listen on {} (set --listen)", config.listen))?;
         let addr = listener.local_addr()?;
-        let audit = Arc::new(AuditLog::start(store.clone()));
+        let (audit, audit_tasks) =
+            AuditLog::start(store.clone(), AuditSettings::from_limits(&config.limits));
         let app = server::app(server::AppState {
             runtime: runtime.clone(),
             body_limit: config.limits.body_bytes,
@@ -173,6 +175,7 @@ impl Broker {
             refused,
             store,
             audit,
+            audit_tasks,
             bootstrapped,
             shutdown,
             server,
@@ -215,16 +218,13 @@ impl Broker {
     }
 
     /// Stops accepting connections, lets requests in flight finish (up to `limits.drain_secs`,
-    /// then drops their connections), writes the queued audit rows, and returns.
+    /// then drops their connections), writes the queued audit rows, and returns. Plugin calls
+    /// whose client has gone still finish and are audited before this returns.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(());
         self.server.await??;
-        match Arc::try_unwrap(self.audit) {
-            Ok(audit) => audit.close().await,
-            Err(_) => {
-                tracing::warn!("audit writer still shared at shutdown; queued rows may be lost")
-            }
-        }
+        drop(self.audit);
+        self.audit_tasks.close().await;
         self.store.close().await;
         Ok(())
     }

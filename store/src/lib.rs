@@ -39,6 +39,7 @@ use time::OffsetDateTime;
 pub use accounts::{Account, NewAccount};
 pub use audit::{AuditQuery, AuditRecord, AuditRow};
 pub use audit::{DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
+pub use audit::{MAX_GUID_BYTES, MAX_GUIDS, MAX_GUIDS_BYTES, MAX_NAME_BYTES, MAX_ROUTE_BYTES};
 pub use crypto::{Secret, SecretsKey};
 pub use error::{Result, StoreError};
 pub use keys::{IssuedKey, KEY_PREFIX, KeyInfo, Principal};

@@ -11,16 +11,30 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 /// One migration: version, description, SQL.
 type Embedded = (i64, &'static str, &'static str);
 
-const SQLITE_SET: &[Embedded] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
-const POSTGRES_SET: &[Embedded] = &[(
-    1,
-    "init",
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const SQLITE_SET: &[Embedded] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "audit summaries",
+        include_str!("../migrations/sqlite/0002_audit_summaries.sql"),
+    ),
+];
+const POSTGRES_SET: &[Embedded] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "audit summaries",
+        include_str!("../migrations/postgres/0002_audit_summaries.sql"),
+    ),
+];
 
 /// The migration sets, resolved lazily (the trait is async, resolution is trivial).
 pub(crate) static SQLITE: EmbeddedMigrator = EmbeddedMigrator(SQLITE_SET);

@@ -497,6 +497,8 @@ async fn audit(
                 "outcome": c.outcome,
                 "status": c.status,
                 "duration_ms": c.duration_ms,
+                "count": c.count,
+                "client": c.client,
             })
         })
         .collect();

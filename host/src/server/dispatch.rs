@@ -1,7 +1,10 @@
 //! Route a request to its plugin, run it, and turn the plugin's answer into an HTTP response.
 
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -11,10 +14,12 @@ use tracing::Instrument;
 
 use super::AppState;
 use super::error::{ApiError, internal, plugin_error, status_for};
+use crate::audit::Refused;
 use crate::bindings::handler;
 use crate::bindings::types::{Header, Method};
 use crate::capabilities::redact::Redactor;
-use crate::tenancy::Refusal;
+use crate::runtime::{LoadedPlugin, Slot};
+use crate::tenancy::{Admission, Refusal};
 
 /// Headers never forwarded to a plugin: credentials of the broker's own API.
 const PRIVATE_HEADERS: &[&str] = &["authorization", "cookie", "proxy-authorization"];
@@ -37,29 +42,45 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
     };
     let template = &plugin.manifest.error_template;
     let plugin_name = plugin.manifest.name.as_str();
+    let client = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    let refusal = |tenant: Option<&str>, response: Response| {
+        audit_refusal(
+            &state,
+            tenant,
+            client,
+            plugin_name,
+            &path,
+            &request_id,
+            response,
+        )
+    };
 
     let peer = super::auth::peer_ip(&parts.extensions);
     let tenant = match caller_tenant(&state, &parts.headers, peer).await {
         Ok(tenant) => tenant,
-        Err(e) => return e.into_plugin_response(template),
+        Err(e) => return refusal(None, e.into_plugin_response(template)),
     };
-    let _admission = match state.gate.admit(&tenant, plugin_name).await {
+    let admission = match state.gate.admit(&tenant, plugin_name).await {
         Ok(admission) => admission,
-        Err(refusal) => return refused(template, &refusal),
+        Err(refusal_reason) => return refusal(Some(&tenant), refused(template, &refusal_reason)),
     };
 
     let Some(method) = wit_method(&parts.method) else {
-        return plugin_error(
+        let response = plugin_error(
             template,
             StatusCode::METHOD_NOT_ALLOWED,
             &format!("method {} is not supported", parts.method),
         );
+        return refusal(Some(&tenant), response);
     };
     let (body, slot) =
         match read_body_in_queue(&state, plugin, template, &parts.headers, body, &request_id).await
         {
             Ok(read) => read,
-            Err(response) => return response,
+            Err(response) => return refusal(Some(&tenant), response),
         };
     // Parsed once for the two readers of the body on the host side.
     let parsed: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
@@ -75,12 +96,75 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
         request_id: request_id.clone(),
         tenant: tenant.clone(),
     };
+    let call = PluginCall {
+        plugin: plugin.clone(),
+        request: wit_request,
+        redactor,
+        guids,
+        tenant,
+        method: parts.method.clone(),
+        admission,
+        slot,
+    };
+    // Its own task: hyper drops this handler's future when the client goes away, and a call
+    // already running must still finish (the cloud resource exists), be logged and be audited.
+    // The task carries the request id along, so its internal errors still name it.
+    let work =
+        super::error::with_request_id(request_id.clone(), run_and_audit(state.clone(), call));
+    match tokio::spawn(work).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(
+                plugin = %plugin_name,
+                request_id = %request_id,
+                error.type = "dispatch_task_failed",
+                "plugin call task failed: {e}"
+            );
+            plugin_error(
+                template,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("internal error (request id {request_id})"),
+            )
+        }
+    }
+}
+
+/// An admitted plugin call, owned so it can run in a task of its own.
+struct PluginCall {
+    plugin: Arc<LoadedPlugin>,
+    request: handler::Request,
+    redactor: Redactor,
+    guids: Vec<String>,
+    tenant: String,
+    method: axum::http::Method,
+    /// Held until the call is audited: the tenant's concurrency counts it until then.
+    admission: Admission,
+    /// The instance slot the call runs in, taken while the body was read.
+    slot: Slot,
+}
+
+/// Runs the plugin call, logs it and records its audit row (durably, when so configured),
+/// then returns the answer. Runs to the end whether or not the client still waits.
+async fn run_and_audit(state: AppState, call: PluginCall) -> Response {
+    let PluginCall {
+        plugin,
+        request,
+        redactor,
+        guids,
+        tenant,
+        method,
+        admission,
+        slot,
+    } = call;
+    let template = &plugin.manifest.error_template;
+    let plugin_name = plugin.manifest.name.as_str();
+    let (request_id, path) = (request.request_id.clone(), request.path.clone());
     let span = tracing::info_span!("plugin_call", plugin = %plugin_name, request_id = %request_id);
     let at = OffsetDateTime::now_utc();
     let started = std::time::Instant::now();
     let (response, outcome) = match state
         .runtime
-        .call_in(slot, plugin, wit_request, redactor)
+        .call_in(slot, &plugin, request, redactor)
         .instrument(span)
         .await
     {
@@ -109,7 +193,7 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
         plugin = %plugin_name,
         tenant = %tenant,
         request_id = %request_id,
-        method = %parts.method,
+        method = %method,
         path = %path,
         status = response.status().as_u16(),
         elapsed_ms = elapsed.as_millis() as u64,
@@ -127,9 +211,48 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
             outcome: outcome.to_string(),
             status: response.status().as_u16(),
             duration_ms: elapsed.as_millis() as u64,
+            count: 1,
+            client: None,
         })
         .await;
+    drop(admission);
     response
+}
+
+/// Counts a refused request in the audit's summary rows and returns its answer.
+fn audit_refusal(
+    state: &AppState,
+    tenant: Option<&str>,
+    client: Option<IpAddr>,
+    plugin: &str,
+    route: &str,
+    request_id: &str,
+    response: Response,
+) -> Response {
+    let status = response.status();
+    state.audit.refused(Refused {
+        tenant,
+        client,
+        plugin,
+        route,
+        request_id,
+        outcome: refusal_outcome(status),
+        status: status.as_u16(),
+    });
+    response
+}
+
+/// The audit outcome of a refusal, by its status (so new refusal kinds need no new case).
+fn refusal_outcome(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::TOO_MANY_REQUESTS => "throttled",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        _ => "refused",
+    }
 }
 
 /// The tenant a plugin request acts for: a tenant key's own tenant, or, for an admin key, the
@@ -378,5 +501,12 @@ mod tests {
             "error"
         );
         assert_eq!(plugin_outcome(&response(502, "{}")), "error");
+    }
+
+    #[test]
+    fn refusals_are_named_by_status() {
+        assert_eq!(refusal_outcome(StatusCode::UNAUTHORIZED), "unauthorized");
+        assert_eq!(refusal_outcome(StatusCode::TOO_MANY_REQUESTS), "throttled");
+        assert_eq!(refusal_outcome(StatusCode::IM_A_TEAPOT), "refused");
     }
 }

@@ -1,6 +1,8 @@
 //! Audit log: record, filter, page.
 
-use broker_store::{AuditQuery, AuditRecord};
+use broker_store::{
+    AuditQuery, AuditRecord, MAX_GUID_BYTES, MAX_GUIDS, MAX_GUIDS_BYTES, MAX_ROUTE_BYTES,
+};
 use time::{Duration, OffsetDateTime};
 
 use crate::common::TestDb;
@@ -10,6 +12,9 @@ backend_tests!(
     audit_rows_come_newest_first_and_filter_by_tenant_plugin_and_time,
     audit_pages_with_before_id_and_limits_default_to_100,
     a_batch_of_records_is_written_in_order,
+    oversized_fields_are_capped_when_written,
+    a_refusal_summary_keeps_its_count_and_client,
+    the_purge_deletes_only_rows_older_than_the_cutoff,
 );
 
 /// A record of `tenant` calling `plugin`, `minutes` after a fixed instant.
@@ -25,6 +30,8 @@ pub fn record(tenant: &str, plugin: &str, minutes: i64) -> AuditRecord {
         outcome: "ok".into(),
         status: 200,
         duration_ms: 12,
+        count: 1,
+        client: None,
     }
 }
 
@@ -164,4 +171,58 @@ async fn audit_pages_with_before_id_and_limits_default_to_100(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(huge.len(), 120);
+}
+
+async fn oversized_fields_are_capped_when_written(db: &TestDb) {
+    let huge = "g".repeat(3 << 20);
+    let rec = AuditRecord {
+        guids: std::iter::once(huge.clone())
+            .chain((0..1_000).map(|i| format!("{i:0>200}")))
+            .collect(),
+        route: format!("/v1/qcloud/{huge}"),
+        ..record("a", "qcloud", 0)
+    };
+    db.record_call(&rec).await.unwrap();
+    let row = db
+        .audit(&AuditQuery::default())
+        .await
+        .unwrap()
+        .remove(0)
+        .record;
+    assert!(row.route.len() <= MAX_ROUTE_BYTES && row.route.ends_with('…'));
+    assert!(row.route.starts_with("/v1/qcloud/ggg"));
+    assert!(row.guids[0].len() <= MAX_GUID_BYTES && row.guids[0].ends_with('…'));
+    assert!(row.guids.len() <= MAX_GUIDS && row.guids.len() > 10);
+    let total: usize = row.guids.iter().map(String::len).sum();
+    assert!(total <= MAX_GUIDS_BYTES, "{total} bytes of guids");
+    assert_eq!(row.guids[1], rec.guids[1], "short guids are kept whole");
+}
+
+async fn a_refusal_summary_keeps_its_count_and_client(db: &TestDb) {
+    let rec = AuditRecord {
+        tenant: None,
+        outcome: "unauthorized".into(),
+        status: 401,
+        count: 250,
+        client: Some("203.0.113.7".into()),
+        ..record("x", "qcloud", 0)
+    };
+    db.record_call(&rec).await.unwrap();
+    let rows = db.audit(&AuditQuery::default()).await.unwrap();
+    assert_eq!(rows[0].record, rec);
+}
+
+async fn the_purge_deletes_only_rows_older_than_the_cutoff(db: &TestDb) {
+    let batch: Vec<AuditRecord> = (0..6_000)
+        .map(|m| record("acme", "qcloud", m % 10))
+        .chain([record("acme", "qcloud", 60)])
+        .collect();
+    db.record_calls(&batch).await.unwrap();
+    // Older than minute 10: every row but the last; more than one purge chunk.
+    let cutoff = batch[6_000].at - Duration::minutes(50);
+    assert_eq!(db.purge_audit(cutoff).await.unwrap(), 6_000);
+    let rows = db.audit(&AuditQuery::default()).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].record.request_id, "req-60");
+    assert_eq!(db.purge_audit(cutoff).await.unwrap(), 0);
 }

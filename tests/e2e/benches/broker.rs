@@ -10,6 +10,8 @@
 //!     connection (spin to the CPU limit, memory bomb, trap, stack overflow, log flood).
 //!     Target: ≤ 2×. Also printed, without a target: two hostile loops, which keep both cores of
 //!     the benchmark machine busy.
+//! (d) The durable audit: `vpc/create` throughput when each answer waits for its audit row to
+//!     commit (group commit, the default) against a broker that answers once the row is queued.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -64,7 +66,7 @@ async fn run() -> anyhow::Result<()> {
         ..TencentSimConfig::default()
     })
     .await?;
-    let broker = Broker::start(Config {
+    let config = Config {
         listen: "127.0.0.1:0".parse()?,
         plugin_dir: plugin_dir.path().to_path_buf(),
         data_dir: data.path().to_path_buf(),
@@ -81,8 +83,8 @@ async fn run() -> anyhow::Result<()> {
         )]
         .into(),
         ..Config::default()
-    })
-    .await?;
+    };
+    let broker = Broker::start(config.clone()).await?;
 
     let tenant_key = std::fs::read_to_string(data.path().join(broker::bootstrap::TENANT_KEY_FILE))?
         .trim()
@@ -94,6 +96,7 @@ async fn run() -> anyhow::Result<()> {
             throughput(&broker, &sim.url(), latency_ms, &tenant_key).await?;
         }
         sim.faults().set_latency(Duration::ZERO);
+        durable_audit_cost(&broker, config, &tenant_key).await?;
         for loops in HOSTILE_LOOPS {
             noisy_neighbour(&broker, &tenant_key, loops).await?;
         }
@@ -160,39 +163,7 @@ async fn throughput(
     tenant_key: &str,
 ) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
-    let broker_url = format!("{}/v1/qcloud/vpc/create", broker.url());
-    let body = json!({"inputs": [{
-        "guid": "bench",
-        "provider_params": "Region=ap-shanghai;SecretID={$your_SecretID};SecretKey={$your_SecretKey}",
-        "name": "bench",
-        "cidr_block": "10.0.0.0/16"
-    }]})
-    .to_string();
-
-    let via_broker = {
-        let (client, url, body, key) = (
-            client.clone(),
-            broker_url.clone(),
-            body.clone(),
-            tenant_key.to_string(),
-        );
-        measure(move || {
-            let (client, url, body, key) = (client.clone(), url.clone(), body.clone(), key.clone());
-            async move {
-                let answer: serde_json::Value = client
-                    .post(url)
-                    .bearer_auth(key)
-                    .body(body)
-                    .send()
-                    .await?
-                    .json()
-                    .await?;
-                anyhow::ensure!(answer["result_code"] == "0", "broker failed: {answer}");
-                Ok(())
-            }
-        })
-        .await?
-    };
+    let via_broker = vpc_create_rate(&broker.url(), tenant_key).await?;
     let direct = {
         let (client, url) = (client.clone(), sim_url.to_string());
         measure(move || {
@@ -246,6 +217,69 @@ async fn throughput(
         if ratio >= 0.8 { "met" } else { "NOT met" }
     );
     Ok(())
+}
+
+/// `vpc/create` requests per second through the broker at `broker_url`.
+async fn vpc_create_rate(broker_url: &str, tenant_key: &str) -> anyhow::Result<f64> {
+    let client = reqwest::Client::new();
+    let url = format!("{broker_url}/v1/qcloud/vpc/create");
+    let body = json!({"inputs": [{
+        "guid": "bench",
+        "provider_params": "Region=ap-shanghai;SecretID={$your_SecretID};SecretKey={$your_SecretKey}",
+        "name": "bench",
+        "cidr_block": "10.0.0.0/16"
+    }]})
+    .to_string();
+    let key = tenant_key.to_string();
+    measure(move || {
+        let (client, url, body, key) = (client.clone(), url.clone(), body.clone(), key.clone());
+        async move {
+            let answer: serde_json::Value = client
+                .post(url)
+                .bearer_auth(key)
+                .body(body)
+                .send()
+                .await?
+                .json()
+                .await?;
+            anyhow::ensure!(answer["result_code"] == "0", "broker failed: {answer}");
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// (d) The cost of answering only after the audit row has committed (group commit), against
+/// a second broker, identical but for `audit_durable = false` (answers once the row is queued).
+async fn durable_audit_cost(
+    broker: &Broker,
+    config: Config,
+    tenant_key: &str,
+) -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let queued_only = Broker::start(Config {
+        data_dir: data.path().to_path_buf(),
+        limits: broker::config::Limits {
+            audit_durable: false,
+            ..config.limits.clone()
+        },
+        ..config
+    })
+    .await?;
+    let queued_key = std::fs::read_to_string(data.path().join(broker::bootstrap::TENANT_KEY_FILE))?
+        .trim()
+        .to_string();
+    let durable = vpc_create_rate(&broker.url(), tenant_key).await?;
+    let queued = vpc_create_rate(&queued_only.url(), &queued_key).await?;
+    println!(
+        "(d) durable audit (answer after the row commits, group commit), vpc/create, {THROUGHPUT_REQUESTS} requests, concurrency {CONCURRENCY}, upstream latency 0 ms:"
+    );
+    println!("    durable: {durable:.0} req/s; answer once queued: {queued:.0} req/s");
+    println!(
+        "    ratio durable / queued = {:.2}  (the cost of the durable wait)",
+        durable / queued
+    );
+    queued_only.shutdown().await
 }
 
 async fn noisy_neighbour(broker: &Broker, tenant_key: &str, loops: usize) -> anyhow::Result<()> {

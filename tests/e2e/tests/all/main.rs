@@ -8,6 +8,7 @@ mod alicloud_database;
 mod alicloud_load_balancer;
 mod alicloud_nat_eip;
 mod alicloud_network;
+mod audit;
 mod bridgx;
 mod bridgx_errors;
 mod broker_api;
