@@ -54,6 +54,10 @@ pub struct Broker {
     audit_tasks: AuditTasks,
     bootstrapped: Option<bootstrap::Bootstrapped>,
     shutdown: oneshot::Sender<()>,
+    /// Tells plugin calls still running at the drain deadline to stop (see [`Broker::shutdown`]).
+    abandon: tokio::sync::watch::Sender<bool>,
+    /// How long shutdown waits for requests in flight.
+    drain: std::time::Duration,
     server: JoinHandle<std::io::Result<()>>,
 }
 
@@ -137,6 +141,7 @@ impl Broker {
         let addr = listener.local_addr()?;
         let (audit, audit_tasks) =
             AuditLog::start(store.clone(), AuditSettings::from_limits(&config.limits));
+        let (abandon, abandon_rx) = tokio::sync::watch::channel(false);
         let app = server::app(server::AppState {
             runtime: runtime.clone(),
             body_limit: config.limits.body_bytes,
@@ -154,10 +159,12 @@ impl Broker {
                 Some(config.limits.tenant_concurrency()),
             )),
             audit: audit.clone(),
+            abandon: abandon_rx,
         });
         let (shutdown, signal) = oneshot::channel::<()>();
         let connection_limits = server::connections::ConnectionLimits::from(&config.limits);
         server::connections::check_open_files_budget(connection_limits.max_connections);
+        let drain = connection_limits.drain;
         let server = tokio::spawn(server::connections::serve(
             listener,
             app,
@@ -178,6 +185,8 @@ impl Broker {
             audit_tasks,
             bootstrapped,
             shutdown,
+            abandon,
+            drain,
             server,
         })
     }
@@ -217,14 +226,24 @@ impl Broker {
         self.bootstrapped.as_ref()
     }
 
-    /// Stops accepting connections, lets requests in flight finish (up to `limits.drain_secs`,
-    /// then drops their connections), writes the queued audit rows, and returns. Plugin calls
-    /// whose client has gone still finish and are audited before this returns.
+    /// Stops accepting connections, lets requests in flight finish, writes the queued audit
+    /// rows, and returns — within `limits.drain_secs`: then it drops the connections left, and
+    /// plugin calls still running (their clients may have gone already) stop and are answered
+    /// and audited as interrupted, so shutdown never waits on a plugin's wall limit.
     pub async fn shutdown(self) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + self.drain;
         let _ = self.shutdown.send(());
         self.server.await??;
         drop(self.audit);
-        self.audit_tasks.close().await;
+        let close = self.audit_tasks.close();
+        tokio::pin!(close);
+        tokio::select! {
+            () = &mut close => {}
+            () = tokio::time::sleep_until(deadline) => {
+                let _ = self.abandon.send(true);
+                close.await;
+            }
+        }
         self.store.close().await;
         Ok(())
     }

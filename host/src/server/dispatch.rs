@@ -162,17 +162,40 @@ async fn run_and_audit(state: AppState, call: PluginCall) -> Response {
     let span = tracing::info_span!("plugin_call", plugin = %plugin_name, request_id = %request_id);
     let at = OffsetDateTime::now_utc();
     let started = std::time::Instant::now();
-    let (response, outcome) = match state
+    let call = state
         .runtime
         .call_in(slot, &plugin, request, redactor)
-        .instrument(span)
-        .await
-    {
-        Ok(response) => {
+        .instrument(span);
+    let mut abandon = state.abandon.clone();
+    let result = tokio::select! {
+        result = call => Some(result),
+        () = abandoned(&mut abandon) => None,
+    };
+    let (response, outcome) = match result {
+        None => {
+            tracing::warn!(
+                plugin = %plugin_name,
+                request_id = %request_id,
+                path = %path,
+                error.type = "interrupted",
+                "plugin call stopped at the shutdown drain deadline"
+            );
+            let response = plugin_error(
+                template,
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!(
+                    "the broker shut down before the plugin answered (plugin `{plugin_name}`, \
+                     request id {request_id}); upstream work it started may exist: check \
+                     before retrying"
+                ),
+            );
+            (response, "interrupted")
+        }
+        Some(Ok(response)) => {
             let outcome = plugin_outcome(&response);
             (into_http(response, template), outcome)
         }
-        Err(error) => {
+        Some(Err(error)) => {
             tracing::warn!(
                 plugin = %plugin_name,
                 request_id = %request_id,
@@ -217,6 +240,15 @@ async fn run_and_audit(state: AppState, call: PluginCall) -> Response {
         .await;
     drop(admission);
     response
+}
+
+/// Resolves once the broker gives up on calls still running at shutdown (the drain deadline);
+/// never, while it serves.
+async fn abandoned(abandon: &mut tokio::sync::watch::Receiver<bool>) {
+    if abandon.wait_for(|gone| *gone).await.is_err() {
+        // The broker was dropped without a shutdown: nothing will ask the call to stop.
+        std::future::pending::<()>().await;
+    }
 }
 
 /// Counts a refused request in the audit's summary rows and returns its answer.

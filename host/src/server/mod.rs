@@ -43,6 +43,9 @@ pub struct AppState {
     pub gate: Arc<crate::tenancy::Gate>,
     /// The audit log writer.
     pub audit: Arc<crate::audit::AuditLog>,
+    /// Turns true when the shutdown drain deadline passes: plugin calls still running (their
+    /// clients may be gone) stop there and are answered and audited as interrupted.
+    pub abandon: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The id of the request being served (from `x-request-id`, or generated).

@@ -253,3 +253,49 @@ async fn a_huge_guid_is_capped_in_the_audit() {
         .await;
     assert!(page["rows"].as_array().unwrap().len() <= 1000);
 }
+
+#[tokio::test]
+async fn a_call_still_running_at_the_drain_deadline_is_stopped_and_audited_as_interrupted() {
+    let t = TestBroker::with(Setup {
+        limits: Limits {
+            drain_secs: 1,
+            ..Setup::default().limits
+        },
+        ..Setup::default()
+    })
+    .await;
+    let request_id = format!("drained-{}", uuid::Uuid::new_v4().simple());
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let sent = impatient
+        .post(format!("{}/v1/hostile/slow", t.broker.url()))
+        .bearer_auth(&t.tenant_key)
+        .header("x-request-id", &request_id)
+        .body(json!({"ms": 15_000}).to_string())
+        .send()
+        .await;
+    assert!(sent.is_err_and(|e| e.is_timeout()), "the client gave up");
+
+    // The call would run 15 s more; shutdown waits for it only until the drain deadline.
+    let started = std::time::Instant::now();
+    let data_dir = t.shutdown().await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(8), "shutdown waited {took:?}");
+
+    let db = data_dir.path().join("broker.db");
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
+        "sqlite://{}",
+        db.display()
+    ))
+    .await
+    .unwrap();
+    let (outcome, status): (String, i64) =
+        sqlx::query_as("SELECT outcome, status FROM audit WHERE request_id = ?")
+            .bind(&request_id)
+            .fetch_one(&mut conn)
+            .await
+            .expect("the interrupted call has its audit row");
+    assert_eq!((outcome.as_str(), status), ("interrupted", 503));
+}

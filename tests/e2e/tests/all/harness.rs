@@ -161,6 +161,12 @@ impl TestBroker {
         self._plugin_dir.path()
     }
 
+    /// Shuts the broker down as SIGTERM does; returns its data directory, kept for inspection.
+    pub async fn shutdown(self) -> tempfile::TempDir {
+        self.broker.shutdown().await.expect("clean shutdown");
+        self._data_dir
+    }
+
     /// The broker's data directory.
     pub fn data_dir(&self) -> &Path {
         self._data_dir.path()
