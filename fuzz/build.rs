@@ -3,5 +3,6 @@
 //! directory is only a path in the parsed configuration, so any path will do.
 
 fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rustc-env=BROKER_BUILTIN_PLUGIN_DIR=/nonexistent/fuzzing-builds-no-plugins");
 }
