@@ -464,10 +464,13 @@ mod tests {
     use broker_sdk::aliyun::{AliyunError, AliyunResponse};
     use std::cell::RefCell;
 
+    /// One recorded call: the action and its parameters.
+    type Call = (String, Vec<(String, String)>);
+
     /// Answers `DescribeAvailableClasses` and `ListClasses` as RDS does and records every call.
     #[derive(Default)]
     struct Catalogue {
-        seen: RefCell<Vec<(String, Vec<(String, String)>)>>,
+        seen: RefCell<Vec<Call>>,
     }
 
     impl AliyunApi for Catalogue {
