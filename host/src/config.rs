@@ -310,6 +310,10 @@ impl Limits {
     }
 }
 
+/// Largest `limits.memory_mib`: plugins are `wasm32` components, whose linear memory stops at
+/// 4 GiB.
+const MAX_MEMORY_MIB: u64 = 4 << 10;
+
 impl Config {
     /// Where compiled components are cached.
     pub fn cache_dir(&self) -> PathBuf {
@@ -397,6 +401,14 @@ impl Config {
                 bail!("{name} must be greater than 0");
             }
         }
+        // The sandbox sizes memory as `memory_mib << 20`, which would silently wrap past this.
+        if l.memory_mib > MAX_MEMORY_MIB {
+            bail!(
+                "limits.memory_mib ({}) exceeds {MAX_MEMORY_MIB}: a plugin's 32-bit linear memory \
+                 cannot grow beyond 4 GiB",
+                l.memory_mib
+            );
+        }
         for (plugin, overrides) in &self.plugin_limits {
             for (name, value) in [
                 ("memory_mib", overrides.memory_mib),
@@ -474,6 +486,17 @@ mod tests {
             let err = config.validate().unwrap_err();
             assert!(err.to_string().contains(key), "{err}");
         }
+    }
+
+    #[test]
+    fn memory_beyond_a_32_bit_linear_memory_is_refused() {
+        let mut config = Config::default();
+        config.limits.memory_mib = MAX_MEMORY_MIB;
+        config.validate().unwrap();
+        // 2^44 + 1 MiB wrapped to a 1 MiB sandbox when shifted into bytes.
+        config.limits.memory_mib = (1 << 44) + 1;
+        let err = config.validate().unwrap_err();
+        assert!(err.to_string().contains("limits.memory_mib"), "{err}");
     }
 
     #[test]

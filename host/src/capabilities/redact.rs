@@ -21,6 +21,10 @@ const MIN_SECRET_LEN: usize = 4;
 const MAX_SECRETS: usize = 1_024;
 const MAX_SECRET_LEN: usize = 4_096;
 
+/// Masking passes over one line before the whole line is masked (see [`Redactor::redact`]): one
+/// pass masks, a second finds nothing in every case but secrets that contain the mask.
+const MAX_PASSES: usize = 4;
+
 /// The set of secret values of one request.
 #[derive(Debug, Default, Clone)]
 pub struct Redactor {
@@ -80,14 +84,29 @@ impl Redactor {
     }
 
     /// `text` with every secret replaced by [`MASK`].
+    ///
+    /// A secret that contains the mask (`a***b`) can be formed by masking another one
+    /// (`a` `cccc` `b`), so masking repeats until no secret is left. A hostile plugin could nest
+    /// such secrets to make that quadratic; after [`MAX_PASSES`] the whole line is masked instead.
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
-        for secret in &self.secrets {
-            if out.contains(secret.as_str()) {
-                out = Cow::Owned(out.replace(secret.as_str(), MASK));
+        for _ in 0..MAX_PASSES {
+            let mut masked = false;
+            for secret in &self.secrets {
+                if out.contains(secret.as_str()) {
+                    out = Cow::Owned(out.replace(secret.as_str(), MASK));
+                    masked = true;
+                }
+            }
+            if !masked {
+                return out;
             }
         }
-        out
+        if self.secrets.iter().any(|s| out.contains(s.as_str())) {
+            Cow::Borrowed(MASK)
+        } else {
+            out
+        }
     }
 
     fn collect(&mut self, key: Option<&str>, value: &Value) {
@@ -167,5 +186,30 @@ mod tests {
     fn non_json_bodies_yield_no_secrets() {
         let r = Redactor::from_request_body(b"not json SecretKey=zzzz");
         assert_eq!(r.redact("zzzz"), "zzzz");
+    }
+
+    #[test]
+    fn masking_cannot_join_the_text_around_a_mask_into_a_secret() {
+        let mut r = Redactor::default();
+        r.add("a***b");
+        r.add("cccc");
+        // Masking `cccc` turns `accccb` into `a***b`, itself a secret.
+        let out = r.redact("x accccb y");
+        assert_eq!(out, "x *** y");
+    }
+
+    #[test]
+    fn secrets_nested_past_the_pass_limit_mask_the_whole_line() {
+        let mut r = Redactor::default();
+        r.add("a***b");
+        r.add("cccc");
+        let line = format!(
+            "{}cccc{}",
+            "a".repeat(MAX_PASSES + 1),
+            "b".repeat(MAX_PASSES + 1)
+        );
+        assert_eq!(r.redact(&line), MASK);
+        // Lines without secrets are borrowed, untouched.
+        assert!(matches!(r.redact("plain"), Cow::Borrowed("plain")));
     }
 }

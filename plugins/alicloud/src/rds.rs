@@ -2,7 +2,7 @@
 //!
 //! `rds/db/create` picks `dBInstanceClass` from `dBInstanceSpec` (`1C2G`) when none is given: the
 //! smallest class the zone sells for the engine (`DescribeAvailableClasses`) with at least the
-//! cores and memory asked for (`DescribeClasses`). The zone defaults to the vSwitch's. It waits
+//! cores and memory asked for (`ListClasses`). The zone defaults to the vSwitch's. It waits
 //! until the instance is `Running`, creates the account (password given or generated, returned
 //! encrypted) and waits until it is `Available`.
 
@@ -34,6 +34,17 @@ fn require_db(api: &impl AliyunApi, id: &str) -> Result<Value, ErrorMessage> {
     find_db(api, id)?.ok_or_else(|| ErrorMessage::new(format!("DB instance {id} does not exist")))
 }
 
+/// The `ListClasses` commodity code of a new primary instance paid as `pay_type`: `rds` for
+/// subscription (`Prepaid`), `bards` for pay-as-you-go. These are the China-site codes; the
+/// international site's carry an `_intl` suffix and list the same class codes.
+fn commodity_code(pay_type: &str) -> &'static str {
+    if pay_type.eq_ignore_ascii_case("Prepaid") {
+        "rds"
+    } else {
+        "bards"
+    }
+}
+
 /// The smallest class for `engine` with at least `cores` and `memory` GiB.
 fn pick_class(
     api: &impl AliyunApi,
@@ -42,6 +53,7 @@ fn pick_class(
     (cores, memory): (f64, f64),
 ) -> Result<String, ErrorMessage> {
     let engine = input.required_str("engine")?;
+    let pay_type = input.optional_str("payType")?.unwrap_or("Postpaid");
     let mut params = vec![
         ("ZoneId", zone),
         ("Engine", engine),
@@ -50,10 +62,7 @@ fn pick_class(
             "DBInstanceStorageType",
             input.required_str("dBInstanceStorageType")?,
         ),
-        (
-            "InstanceChargeType",
-            input.optional_str("payType")?.unwrap_or("Postpaid"),
-        ),
+        ("InstanceChargeType", pay_type),
     ];
     if let Some(category) = input.optional_str("category")? {
         params.push(("Category", category));
@@ -65,7 +74,13 @@ fn pick_class(
         .and_then(Value::as_array)
         .map(|l| l.iter().map(|c| text(c, "DBInstanceClass")).collect())
         .unwrap_or_default();
-    let catalogue = api.call("DescribeClasses", &[("Engine", engine)])?;
+    let catalogue = api.call(
+        "ListClasses",
+        &[
+            ("CommodityCode", commodity_code(pay_type)),
+            ("OrderType", "BUY"),
+        ],
+    )?;
     let number = |v: &str| v.trim_end_matches("GB").parse::<f64>().unwrap_or(0.0);
     let mut fitting: Vec<(f64, f64, String)> = catalogue
         .body
@@ -441,4 +456,87 @@ pub fn handle_append_ips(input: &Input) -> Result<Output, ErrorMessage> {
 /// `POST /alicloud/v1/rds/security_ip/delete`: IPs not listed are skipped.
 pub fn handle_delete_ips(input: &Input) -> Result<Output, ErrorMessage> {
     change_ips(input, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use broker_sdk::aliyun::{AliyunError, AliyunResponse};
+    use std::cell::RefCell;
+
+    /// One recorded call: the action and its parameters.
+    type Call = (String, Vec<(String, String)>);
+
+    /// Answers `DescribeAvailableClasses` and `ListClasses` as RDS does and records every call.
+    #[derive(Default)]
+    struct Catalogue {
+        seen: RefCell<Vec<Call>>,
+    }
+
+    impl AliyunApi for Catalogue {
+        fn call(
+            &self,
+            action: &str,
+            params: &[(&str, &str)],
+        ) -> Result<AliyunResponse, AliyunError> {
+            self.seen.borrow_mut().push((
+                action.to_owned(),
+                params
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            ));
+            let body = match action {
+                "DescribeAvailableClasses" => json!({"DBInstanceClasses": [
+                    {"DBInstanceClass": "mysql.n2.small.1"}, {"DBInstanceClass": "mysql.n2.medium.1"}]}),
+                "ListClasses" => json!({"Items": [
+                    {"ClassCode": "mysql.n2.medium.1", "Cpu": "2", "MemoryClass": "4GB"},
+                    {"ClassCode": "mysql.n2.small.1", "Cpu": "1", "MemoryClass": "2GB"},
+                    {"ClassCode": "pg.n2.small.1", "Cpu": "1", "MemoryClass": "2GB"}]}),
+                other => panic!("unexpected action {other}"),
+            };
+            Ok(AliyunResponse {
+                request_id: "r".into(),
+                body,
+            })
+        }
+    }
+
+    fn input(pay_type: Option<&str>) -> Input {
+        let mut fields = json!({"engine": "MySQL", "engineVersion": "8.0",
+            "dBInstanceStorageType": "cloud_essd"});
+        if let Some(pay_type) = pay_type {
+            fields["payType"] = json!(pay_type);
+        }
+        let Value::Object(fields) = fields else {
+            unreachable!("an object literal")
+        };
+        Input::new(0, fields)
+    }
+
+    #[test]
+    fn classes_come_from_list_classes_with_its_required_parameters() {
+        let api = Catalogue::default();
+        let class = pick_class(&api, "cn-hangzhou-h", &input(None), (1.0, 2.0)).unwrap();
+        assert_eq!(class, "mysql.n2.small.1");
+        let seen = api.seen.borrow();
+        let (action, params) = &seen[1];
+        assert_eq!(action, "ListClasses");
+        assert_eq!(
+            params,
+            &[
+                ("CommodityCode".to_owned(), "bards".to_owned()),
+                ("OrderType".to_owned(), "BUY".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn subscription_instances_use_the_subscription_commodity_code() {
+        let api = Catalogue::default();
+        let class = pick_class(&api, "cn-hangzhou-h", &input(Some("Prepaid")), (2.0, 3.0)).unwrap();
+        assert_eq!(class, "mysql.n2.medium.1");
+        assert_eq!(api.seen.borrow()[1].1[0].1, "rds");
+        assert_eq!(commodity_code("Postpaid"), "bards");
+    }
 }

@@ -36,7 +36,7 @@ pub(crate) const PRODUCT: Product = Product {
     version: "2014-08-15",
     actions: &[
         "DescribeAvailableClasses",
-        "DescribeClasses",
+        "ListClasses",
         "CreateDBInstance",
         "DescribeDBInstances",
         "DescribeDBInstanceAttribute",
@@ -58,7 +58,7 @@ pub(crate) const PRODUCT: Product = Product {
 fn handle(state: &mut State, call: &Call<'_>) -> Result<Value, AliError> {
     match call.action {
         "DescribeAvailableClasses" => Ok(available_classes(call)),
-        "DescribeClasses" => Ok(classes(call)),
+        "ListClasses" => classes(call),
         "CreateDBInstance" => create(state, call),
         "DescribeDBInstances" => Ok(describe(state, call)),
         "DescribeDBInstanceAttribute" => attribute(state, call),
@@ -95,14 +95,51 @@ fn available_classes(call: &Call<'_>) -> Value {
     json!({"DBInstanceClasses": classes})
 }
 
-fn classes(call: &Call<'_>) -> Value {
-    let items: Vec<Value> = engine_classes(call)
+/// `ListClasses` commodity codes (China and international sites) and whether each is for
+/// read-only instances, which Alibaba lists only for a given primary (`DBInstanceId`).
+const COMMODITY_CODES: &[(&str, bool)] = &[
+    ("bards", false),
+    ("rds", false),
+    ("rords", true),
+    ("rds_rordspre_public_cn", true),
+    ("bards_intl", false),
+    ("rds_intl", false),
+    ("rords_intl", true),
+    ("rds_rordspre_public_intl", true),
+];
+
+/// `ListClasses` order types.
+const ORDER_TYPES: &[&str] = &["BUY", "UPGRADE", "RENEW", "CONVERT"];
+
+/// `ListClasses`: every class of every engine (the action takes no engine filter). Like RDS,
+/// it refuses a call without `CommodityCode` and `OrderType` or with values it does not know.
+fn classes(call: &Call<'_>) -> Result<Value, AliError> {
+    let code = call.require("CommodityCode")?;
+    let Some(&(_, read_only)) = COMMODITY_CODES.iter().find(|(c, _)| *c == code) else {
+        return Err(AliError::invalid_parameter(
+            "CommodityCode",
+            "It must be a commodity code of RDS instances, e.g. bards.",
+        ));
+    };
+    let order = call.require("OrderType")?;
+    if !ORDER_TYPES.contains(&order) {
+        return Err(AliError::invalid_parameter(
+            "OrderType",
+            "It must be BUY, UPGRADE, RENEW or CONVERT.",
+        ));
+    }
+    if read_only {
+        call.require("DBInstanceId")?;
+    }
+    let items: Vec<Value> = CLASSES
+        .iter()
         .map(|(class, _, cpu, memory)| {
-            json!({"ClassCode": class, "Cpu": cpu.to_string(),
-            "MemoryClass": format!("{}GB", memory / 1024)})
+            json!({"ClassCode": class, "ClassGroup": "General-purpose",
+            "Cpu": cpu.to_string(), "MemoryClass": format!("{}GB", memory / 1024),
+            "MaxConnections": (memory / 2).to_string()})
         })
         .collect();
-    json!({"Items": items})
+    Ok(json!({"RegionId": call.region, "Items": items}))
 }
 
 fn instance<'a>(state: &'a State, call: &Call<'_>) -> Result<&'a Resource, AliError> {
@@ -467,4 +504,82 @@ fn delete_backup(state: &mut State, call: &Call<'_>) -> Result<Value, AliError> 
     }
     state.remove(call.region, "bak", backup);
     Ok(json!({}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list_classes(params: &[(&str, &str)]) -> Result<Value, AliError> {
+        let params: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        classes(&Call {
+            action: "ListClasses",
+            region: "cn-hangzhou",
+            params: &params,
+            now_ms: 0,
+        })
+    }
+
+    fn code(result: Result<Value, AliError>) -> String {
+        let error = result.expect_err("the call must be refused");
+        format!("{error:?}")
+    }
+
+    #[test]
+    fn list_classes_requires_commodity_code_and_order_type() {
+        let e = code(list_classes(&[("OrderType", "BUY")]));
+        assert!(
+            e.contains("MissingParameter") && e.contains("CommodityCode"),
+            "{e}"
+        );
+        let e = code(list_classes(&[("CommodityCode", "bards")]));
+        assert!(
+            e.contains("MissingParameter") && e.contains("OrderType"),
+            "{e}"
+        );
+        let e = code(list_classes(&[
+            ("CommodityCode", "ecs"),
+            ("OrderType", "BUY"),
+        ]));
+        assert!(
+            e.contains("InvalidParameter") && e.contains("CommodityCode"),
+            "{e}"
+        );
+        let e = code(list_classes(&[
+            ("CommodityCode", "bards"),
+            ("OrderType", "SELL"),
+        ]));
+        assert!(
+            e.contains("InvalidParameter") && e.contains("OrderType"),
+            "{e}"
+        );
+        // Read-only instance classes are listed for a given primary only.
+        let e = code(list_classes(&[
+            ("CommodityCode", "rords"),
+            ("OrderType", "BUY"),
+        ]));
+        assert!(e.contains("DBInstanceId"), "{e}");
+    }
+
+    #[test]
+    fn list_classes_lists_every_engine_with_cores_and_memory() {
+        let answer = list_classes(&[("CommodityCode", "bards"), ("OrderType", "BUY")]).unwrap();
+        let items = answer["Items"].as_array().unwrap();
+        assert_eq!(items.len(), CLASSES.len());
+        let small = items
+            .iter()
+            .find(|i| i["ClassCode"] == "rds.mysql.s1.small")
+            .unwrap();
+        assert_eq!(small["Cpu"], "1");
+        assert_eq!(small["MemoryClass"], "2GB");
+    }
+
+    #[test]
+    fn describe_classes_is_not_an_rds_action() {
+        assert!(!PRODUCT.actions.contains(&"DescribeClasses"));
+        assert!(PRODUCT.actions.contains(&"ListClasses"));
+    }
 }

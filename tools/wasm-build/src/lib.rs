@@ -4,7 +4,8 @@
 //! provider plugins, the e2e tests' for the test fixtures) calls [`build_components`], which runs
 //! one nested `cargo build --target wasm32-wasip2 --profile plugin` so that `cargo run` and
 //! `cargo test` build the plugins with no manual step. `wasm32-wasip2` emits components directly,
-//! so no adapter step is needed.
+//! so no adapter step is needed. A toolchain without the `wasm32-wasip2` standard library gets it
+//! from rustup first ([`ensure_target_installed`]).
 //!
 //! The nested build uses its own target directory (`<target>/wasm-plugins`) so it never waits on
 //! the outer build's lock, and it is shared by every caller and profile, so each plugin compiles
@@ -13,6 +14,7 @@
 //! under fixed names.
 
 use std::env;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -57,8 +59,6 @@ pub fn build_components_in(packages: &[&str], isolated: Option<&str>) -> Vec<Bui
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
     println!("cargo:rerun-if-env-changed=BROKER_WASM_TARGET_DIR");
 
-    check_target_installed();
-
     let target_dir = env::var_os("BROKER_WASM_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -67,6 +67,7 @@ pub fn build_components_in(packages: &[&str], isolated: Option<&str>) -> Vec<Bui
                 .unwrap_or_else(|| root.join("target"))
                 .join("wasm-plugins")
         });
+    ensure_target_installed(&target_dir);
     let target_dir = match isolated {
         Some(sub) => target_dir.join(sub),
         None => target_dir,
@@ -151,21 +152,164 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Fails early with the fix when the target is missing (rustup normally installs it from
-/// `rust-toolchain.toml`, but a toolchain installed some other way may lack it).
-fn check_target_installed() {
+/// Makes sure the toolchain that compiles us has the [`TARGET`] standard library, adding it with
+/// rustup when it is missing.
+///
+/// rustup installs the targets of `rust-toolchain.toml` only when it installs the toolchain, so
+/// a pinned toolchain that was already present (or installed by `rustup toolchain install
+/// 1.95.0`) lacks it and the README's first command would fail. The toolchain is named by the
+/// sysroot of `$RUSTC`, not by `RUSTUP_TOOLCHAIN`: that variable, which rustup's proxies set for
+/// the nested processes, may name a channel (`1.95.0`) that another override resolves
+/// differently, while the sysroot is the compiler that actually runs. Panics with what to do
+/// when the target cannot be added.
+pub fn ensure_target_installed(lock_dir: &Path) {
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let sysroot = Command::new(rustc)
+    if let Err(help) = ensure_target_with(&rustc, OsStr::new("rustup"), lock_dir) {
+        panic!("{help}");
+    }
+}
+
+/// [`ensure_target_installed`] with the compiler and rustup to use; the error says what to do.
+fn ensure_target_with(rustc: &OsStr, rustup: &OsStr, lock_dir: &Path) -> Result<(), String> {
+    let Some(sysroot) = Command::new(rustc)
         .args(["--print", "sysroot"])
         .output()
         .ok()
         .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    if let Some(sysroot) = sysroot
-        && !sysroot.join("lib/rustlib").join(TARGET).is_dir()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+    else {
+        // No sysroot to look in: let the nested cargo report its own error.
+        return Ok(());
+    };
+    if target_installed(&sysroot) {
+        return Ok(());
+    }
+    let Some(toolchain) = rustup_toolchain(&sysroot) else {
+        return Err(missing_target_help(&sysroot, None));
+    };
+    // Two build scripts (the host's and the e2e tests') may get here at once; rustup must not
+    // unpack the same component twice concurrently.
+    let _lock = lock_file(lock_dir);
+    if target_installed(&sysroot) {
+        return Ok(());
+    }
+    println!("cargo:warning=adding the {TARGET} target to toolchain {toolchain} with rustup");
+    let why = match Command::new(rustup)
+        .args(["target", "add", "--toolchain", &toolchain, TARGET])
+        .status()
     {
-        panic!(
-            "the {TARGET} target is not installed for this toolchain; run `rustup target add {TARGET}`"
+        Ok(status) if status.success() && target_installed(&sysroot) => return Ok(()),
+        Ok(status) => format!("`rustup target add` failed ({status})"),
+        Err(e) => format!("rustup could not be run: {e}"),
+    };
+    Err(missing_target_help(&sysroot, Some(&why)))
+}
+
+/// Whether `sysroot` holds the standard library for [`TARGET`].
+fn target_installed(sysroot: &Path) -> bool {
+    sysroot.join("lib/rustlib").join(TARGET).is_dir()
+}
+
+/// The rustup toolchain name of `sysroot` (`<RUSTUP_HOME>/toolchains/<name>`), `None` for a
+/// compiler rustup does not manage (a distribution package, a local build).
+fn rustup_toolchain(sysroot: &Path) -> Option<String> {
+    let parent = sysroot.parent()?;
+    if parent.file_name()? != "toolchains" {
+        return None;
+    }
+    sysroot.file_name()?.to_str().map(str::to_owned)
+}
+
+/// What to do when the target is missing and could not be added (`why`: what was tried).
+fn missing_target_help(sysroot: &Path, why: Option<&str>) -> String {
+    let mut help = format!(
+        "the {TARGET} target, which the plugin components are built for, is not installed for the \
+         Rust toolchain at {}",
+        sysroot.display()
+    );
+    match (why, rustup_toolchain(sysroot)) {
+        (Some(why), Some(toolchain)) => help.push_str(&format!(
+            ", and adding it failed: {why}. Run `rustup target add --toolchain {toolchain} {TARGET}` \
+             (it needs the network) and build again"
+        )),
+        (_, _) => help.push_str(
+            ", which rustup does not manage. Install the toolchain with rustup \
+             (https://rustup.rs reads rust-toolchain.toml and adds the target), or install your \
+             distribution's wasm32-wasip2 standard library for this compiler, and build again",
+        ),
+    }
+    help
+}
+
+/// An exclusive lock on `<dir>/.rustup-target.lock`, released when dropped. Locking is best
+/// effort: without it, the worst case is rustup reporting a concurrent install.
+fn lock_file(dir: &Path) -> Option<std::fs::File> {
+    std::fs::create_dir_all(dir).ok()?;
+    let file = std::fs::File::create(dir.join(".rustup-target.lock")).ok()?;
+    file.lock().ok()?;
+    Some(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_toolchain_is_named_by_its_rustup_sysroot() {
+        assert_eq!(
+            rustup_toolchain(Path::new(
+                "/home/u/.rustup/toolchains/1.95.0-x86_64-unknown-linux-gnu"
+            ))
+            .as_deref(),
+            Some("1.95.0-x86_64-unknown-linux-gnu")
+        );
+        assert_eq!(rustup_toolchain(Path::new("/usr")), None);
+        assert_eq!(rustup_toolchain(Path::new("/")), None);
+    }
+
+    #[test]
+    fn the_help_names_the_command_or_the_alternative() {
+        let managed = Path::new("/r/toolchains/1.95.0-x86_64-unknown-linux-gnu");
+        let help = missing_target_help(managed, Some("rustup could not be run: not found"));
+        assert!(
+            help.contains(
+                "rustup target add --toolchain 1.95.0-x86_64-unknown-linux-gnu wasm32-wasip2"
+            ),
+            "{help}"
+        );
+        assert!(help.contains("not found"), "{help}");
+        let help = missing_target_help(Path::new("/usr"), None);
+        assert!(help.contains("rustup does not manage"), "{help}");
+        assert!(help.contains("/usr"), "{help}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_missing_rustup_is_reported_with_the_fix() {
+        use std::os::unix::fs::PermissionsExt;
+        // A sysroot laid out like rustup's but without the target, and no rustup to add it.
+        let root = env::temp_dir().join(format!("wasm-build-test-{}", std::process::id()));
+        let sysroot = root.join("toolchains/fake-toolchain");
+        std::fs::create_dir_all(sysroot.join("lib/rustlib")).unwrap();
+        let fake_rustc = root.join("rustc");
+        std::fs::write(
+            &fake_rustc,
+            format!("#!/bin/sh\necho {}\n", sysroot.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake_rustc, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+        let outcome = ensure_target_with(
+            fake_rustc.as_os_str(),
+            root.join("no-such-rustup").as_os_str(),
+            &root,
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+        let help = outcome.unwrap_err();
+        assert!(help.contains("rustup could not be run"), "{help}");
+        assert!(
+            help.contains("rustup target add --toolchain fake-toolchain wasm32-wasip2"),
+            "{help}"
         );
     }
 }

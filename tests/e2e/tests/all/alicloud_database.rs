@@ -249,6 +249,26 @@ async fn rds_create_is_idempotent_generates_passwords_and_reports_errors() {
     assert_eq!(whitelist(&t, db), json!(["127.0.0.1"]));
 }
 
+/// The class is picked with RDS `ListClasses`, which needs `CommodityCode` and `OrderType` (the
+/// simulator refuses it without them, as RDS does): both billing methods must get through.
+#[tokio::test]
+async fn rds_create_picks_classes_with_list_classes_for_both_billing_methods() {
+    let (t, _clock) = start().await;
+    let (_vpc, vswitch, _group) = network(&t).await;
+    for (pay_type, spec, class) in [
+        ("PrePaid", "1C2G", "rds.mysql.s1.small"),
+        ("PostPaid", "4C8G", "rds.mysql.s3.large"),
+    ] {
+        let input = json!({"seed": "s", "accountName": "app", "dBInstanceSpec": spec,
+            "dBInstanceStorage": "20", "engine": "MySQL", "engineVersion": "8.0",
+            "securityIPList": "10.0.0.0/8", "vSwitchId": vswitch,
+            "dBInstanceStorageType": "cloud_ssd", "payType": pay_type});
+        let out = post_ok(&t, "rds/db/create", input).await;
+        assert_eq!(out["dBInstanceClass"], class, "{pay_type}");
+    }
+    assert_eq!(t.aliyun().ids(REGION, "rm").len(), 2);
+}
+
 #[tokio::test]
 async fn spec_redis_examples_create_with_an_encrypted_password_and_delete() {
     let (t, clock) = start().await;
