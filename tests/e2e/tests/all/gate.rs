@@ -27,18 +27,6 @@ async fn until(what: &str, mut ready: impl FnMut() -> bool) {
     panic!("timed out waiting until {what}");
 }
 
-async fn scrape(t: &TestBroker) -> String {
-    let response = t
-        .client
-        .get(format!("{}/metrics", t.broker.url()))
-        .bearer_auth(&t.admin_key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.text().await.unwrap()
-}
-
 #[tokio::test]
 async fn policy_writes_during_load_leave_every_request_answered_and_the_gate_working() {
     let t = Arc::new(TestBroker::start().await);
@@ -191,7 +179,7 @@ async fn a_full_queue_is_refused_at_once_with_retry_after_in_the_plugins_envelop
         !running.is_finished(),
         "refused while the slot is still busy"
     );
-    let metrics = scrape(&t).await;
+    let metrics = crate::metrics::scrape(&t).await;
     assert!(
         metrics
             .lines()
@@ -244,7 +232,7 @@ async fn the_wait_for_a_slot_has_its_own_bound_and_counts_as_capacity() {
         "{answer}"
     );
     assert!(!running.is_finished());
-    let metrics = scrape(&t).await;
+    let metrics = crate::metrics::scrape(&t).await;
     assert!(
         metrics
             .lines()

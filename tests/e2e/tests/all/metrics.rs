@@ -14,7 +14,8 @@ fn sample(text: &str, series: &str) -> u64 {
         .unwrap_or_else(|| panic!("no sample `{series}` in:\n{text}"))
 }
 
-async fn scrape(t: &TestBroker) -> String {
+/// The `/metrics` text (admin key), checked to be Prometheus text 0.0.4.
+pub(crate) async fn scrape(t: &TestBroker) -> String {
     let response = t
         .client
         .get(format!("{}/metrics", t.broker.url()))
