@@ -48,6 +48,23 @@ async fn wait_for_rows(
     panic!("audit rows never matched: {rows:?}");
 }
 
+/// Calls the hostile plugin's `slow` route (`ms` long) and gives up after 300 ms, as a client
+/// behind a short timeout does; the call goes on in the broker.
+async fn call_slow_and_give_up(t: &TestBroker, request_id: &str, ms: u64) {
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let sent = impatient
+        .post(format!("{}/v1/hostile/slow", t.broker.url()))
+        .bearer_auth(&t.tenant_key)
+        .header("x-request-id", request_id)
+        .body(json!({ "ms": ms }).to_string())
+        .send()
+        .await;
+    assert!(sent.is_err_and(|e| e.is_timeout()), "the client gave up");
+}
+
 fn row_of<'a>(rows: &'a [Value], request_id: &str) -> Option<&'a Value> {
     rows.iter().find(|r| r["request_id"] == request_id)
 }
@@ -56,18 +73,7 @@ fn row_of<'a>(rows: &'a [Value], request_id: &str) -> Option<&'a Value> {
 async fn a_call_whose_client_gave_up_still_finishes_and_is_logged_and_audited() {
     let t = TestBroker::start().await;
     let request_id = format!("gave-up-{}", uuid::Uuid::new_v4().simple());
-    let impatient = reqwest::Client::builder()
-        .timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
-    let sent = impatient
-        .post(format!("{}/v1/hostile/slow", t.broker.url()))
-        .bearer_auth(&t.tenant_key)
-        .header("x-request-id", &request_id)
-        .body(json!({"ms": 1500}).to_string())
-        .send()
-        .await;
-    assert!(sent.is_err_and(|e| e.is_timeout()), "the client gave up");
+    call_slow_and_give_up(&t, &request_id, 1500).await;
 
     let rows = wait_for_rows(&t, "&plugin=hostile", |rows| {
         row_of(rows, &request_id).is_some()
@@ -265,18 +271,7 @@ async fn a_call_still_running_at_the_drain_deadline_is_stopped_and_audited_as_in
     })
     .await;
     let request_id = format!("drained-{}", uuid::Uuid::new_v4().simple());
-    let impatient = reqwest::Client::builder()
-        .timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
-    let sent = impatient
-        .post(format!("{}/v1/hostile/slow", t.broker.url()))
-        .bearer_auth(&t.tenant_key)
-        .header("x-request-id", &request_id)
-        .body(json!({"ms": 15_000}).to_string())
-        .send()
-        .await;
-    assert!(sent.is_err_and(|e| e.is_timeout()), "the client gave up");
+    call_slow_and_give_up(&t, &request_id, 15_000).await;
 
     // The call would run 15 s more; shutdown waits for it only until the drain deadline.
     let started = std::time::Instant::now();
