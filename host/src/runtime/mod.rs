@@ -31,7 +31,9 @@ use crate::bindings::ProviderPre;
 use crate::bindings::handler::{Request, Response};
 use crate::capabilities::redact::Redactor;
 use crate::capabilities::signed_http::{Egress, HostPattern, UpstreamMap};
-use crate::capabilities::{self, HostState, PluginEnv, RequestState, Services};
+use crate::capabilities::{
+    self, CallControl, Cancelled, HostState, PluginEnv, RequestState, Services,
+};
 use crate::config::{Limits, PluginLimits};
 use crate::metrics::{Limit, Metrics, PluginCounters, TrapKind};
 
@@ -101,6 +103,9 @@ pub enum CallError {
     /// The guest overflowed its stack (e.g. unbounded recursion).
     #[error("the plugin overflowed its stack")]
     StackOverflow,
+    /// The operation was cancelled; the call stopped at a host call.
+    #[error("the operation was cancelled; the call stopped before its next host call")]
+    Cancelled,
 }
 
 impl CallError {
@@ -115,6 +120,8 @@ impl CallError {
             Self::ResponseTooLarge(..) => counters.limit_hit(Limit::ResponseBytes),
             Self::Busy => counters.limit_hit(Limit::Capacity),
             Self::QueueFull => counters.limit_hit(Limit::Queue),
+            // A client's choice, not a sandbox limit.
+            Self::Cancelled => {}
         }
     }
 
@@ -274,6 +281,7 @@ impl Runtime {
                 "broker".into(),
                 Redactor::default(),
                 Export::Manifest,
+                Arc::default(),
             )
             .await
         {
@@ -500,6 +508,20 @@ impl Runtime {
         request: Request,
         redactor: Redactor,
     ) -> Result<Response, CallError> {
+        self.call_controlled(slot, plugin, request, redactor, Arc::default())
+            .await
+    }
+
+    /// [`Runtime::call_in`] under `control`: the caller can cancel the call and read the
+    /// upstream calls it made.
+    pub async fn call_controlled(
+        &self,
+        slot: Slot,
+        plugin: &LoadedPlugin,
+        request: Request,
+        redactor: Redactor,
+        control: Arc<CallControl>,
+    ) -> Result<Response, CallError> {
         // Held until the instance is dropped, at the end of this call.
         let _slot = slot;
         let (request_id, tenant) = (request.request_id.clone(), request.tenant.clone());
@@ -511,6 +533,7 @@ impl Runtime {
                 tenant,
                 redactor,
                 Export::Handle(request),
+                control,
             )
             .await?
         {
@@ -536,17 +559,16 @@ impl Runtime {
         tenant: String,
         redactor: Redactor,
         export: Export,
+        control: Arc<CallControl>,
     ) -> Result<Answer, CallError> {
         let limits = env.limits.clone();
         let wall = limits.wall();
         let counters = env.counters.clone();
         let work = async {
             let name = env.name.clone();
-            let state = HostState::new(
-                self.services.clone(),
-                env,
-                RequestState::new(request_id, tenant, redactor),
-            );
+            let mut request = RequestState::new(request_id, tenant, redactor);
+            request.control = control;
+            let state = HostState::new(self.services.clone(), env, request);
             let mut store = Store::new(&self.engine, state);
             store.limiter(|state| &mut state.limits);
             counters.instantiated();
@@ -627,6 +649,9 @@ fn narrow_egress(
 /// refused a memory grow: whatever trap followed (wasmtime's grow failure, or the guest's
 /// allocator aborting on a failed grow), the cause is the memory cap.
 fn classify(error: wasmtime::Error, limits: &Limits, memory_refused: bool) -> CallError {
+    if error.downcast_ref::<Cancelled>().is_some() {
+        return CallError::Cancelled;
+    }
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => CallError::CpuLimit(limits.cpu()),
         Some(Trap::StackOverflow) => CallError::StackOverflow,

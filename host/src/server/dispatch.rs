@@ -414,6 +414,7 @@ fn error_type(error: &crate::runtime::CallError) -> &'static str {
         Busy => "busy",
         QueueFull => "queue_full",
         StackOverflow => "stack_overflow",
+        Cancelled => "cancelled",
     }
 }
 
