@@ -46,8 +46,8 @@ pub use error::{Result, StoreError};
 pub use keys::{IssuedKey, KEY_PREFIX, KeyInfo, Principal};
 pub use operations::{
     Begun, DEFAULT_OPERATION_LIMIT, FinishedOperation, MAX_IDEMPOTENCY_KEY_BYTES,
-    MAX_OPERATION_LIMIT, MAX_UPSTREAM_CALLS, NewOperation, Operation, OperationQuery, OperationStatus, StoredResponse,
-    UpstreamCall,
+    MAX_OPERATION_LIMIT, MAX_UPSTREAM_CALLS, NewOperation, Operation, OperationQuery,
+    OperationStatus, StoredResponse, UpstreamCall,
 };
 pub use policy::Policy;
 pub use tenants::Tenant;

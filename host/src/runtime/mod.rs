@@ -52,6 +52,13 @@ pub struct LoadedPlugin {
     env: Arc<PluginEnv>,
 }
 
+impl LoadedPlugin {
+    /// Its limits in force (the broker's, with the operator's overrides for it).
+    pub fn limits(&self) -> &Limits {
+        &self.env.limits
+    }
+}
+
 /// One version of a plugin this broker has loaded (`GET /admin/plugins`).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct VersionRecord {

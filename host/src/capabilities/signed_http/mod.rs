@@ -73,11 +73,9 @@ impl signed_http::Host for HostState {
 
         let (dest, method, headers, body) = prepared;
         // Recorded before sending, so a cancel's answer lists a call that is in flight.
-        self.request.control.record_upstream(upstream_call(
-            &request.url,
-            &dest.url,
-            &headers,
-        ))?;
+        self.request
+            .control
+            .record_upstream(upstream_call(&request.url, &dest.url, &headers))?;
         let timeout = request
             .timeout_ms
             .map(|ms| Duration::from_millis(u64::from(ms)))
