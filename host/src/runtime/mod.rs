@@ -284,11 +284,8 @@ impl Runtime {
             .sandboxed(
                 &pre,
                 probe_env,
-                "load".into(),
-                "broker".into(),
-                Redactor::default(),
+                RequestState::new("load".into(), "broker".into(), Redactor::default()),
                 Export::Manifest,
-                Arc::default(),
             )
             .await
         {
@@ -531,16 +528,15 @@ impl Runtime {
     ) -> Result<Response, CallError> {
         // Held until the instance is dropped, at the end of this call.
         let _slot = slot;
-        let (request_id, tenant) = (request.request_id.clone(), request.tenant.clone());
+        let mut state =
+            RequestState::new(request.request_id.clone(), request.tenant.clone(), redactor);
+        state.control = control;
         let response = match self
             .sandboxed(
                 &plugin.pre,
                 plugin.env.clone(),
-                request_id,
-                tenant,
-                redactor,
+                state,
                 Export::Handle(request),
-                control,
             )
             .await?
         {
@@ -562,19 +558,14 @@ impl Runtime {
         &self,
         pre: &ProviderPre<HostState>,
         env: Arc<PluginEnv>,
-        request_id: String,
-        tenant: String,
-        redactor: Redactor,
+        request: RequestState,
         export: Export,
-        control: Arc<CallControl>,
     ) -> Result<Answer, CallError> {
         let limits = env.limits.clone();
         let wall = limits.wall();
         let counters = env.counters.clone();
         let work = async {
             let name = env.name.clone();
-            let mut request = RequestState::new(request_id, tenant, redactor);
-            request.control = control;
             let state = HostState::new(self.services.clone(), env, request);
             let mut store = Store::new(&self.engine, state);
             store.limiter(|state| &mut state.limits);
