@@ -540,6 +540,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_calls_operation_is_committed_with_its_row_before_record_returns() {
+        let store = memory_store().await;
+        let (log, _tasks) = AuditLog::start(store.clone(), settings(true, 0));
+        let now = OffsetDateTime::now_utc();
+        let operation = broker_store::NewOperation {
+            id: uuid::Uuid::new_v4(),
+            tenant: "acme".into(),
+            plugin: "qcloud".into(),
+            method: "POST".into(),
+            path: "/v1/qcloud/vpc/create".into(),
+            request_id: "op".into(),
+            created_at: now,
+            idempotency_key: None,
+            request_hash: None,
+        };
+        let finished = FinishedOperation {
+            operation: operation.clone(),
+            status: broker_store::OperationStatus::Succeeded,
+            finished_at: now,
+            response: broker_store::StoredResponse {
+                status: 200,
+                content_type: Some("application/json".into()),
+                body: b"{}".to_vec(),
+            },
+            error: None,
+            upstream_calls: vec![],
+        };
+        log.record_with(call("op", now), Some(finished)).await;
+        let stored = store.operation("acme", operation.id).await.unwrap();
+        assert_eq!(
+            stored.map(|op| op.status),
+            Some(broker_store::OperationStatus::Succeeded)
+        );
+        assert_eq!(store.audit(&Default::default()).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
     async fn rows_past_the_retention_are_purged_at_start() {
         let store = memory_store().await;
         let now = OffsetDateTime::now_utc();
