@@ -239,6 +239,11 @@ fn accepted(id: uuid::Uuid, operation: Option<&NewOperation>) -> Response {
         header::RETRY_AFTER,
         HeaderValue::from(ASYNC_RETRY_AFTER_SECS),
     );
+    // RFC 7240 §3: say which preference was honoured.
+    headers.insert(
+        "preference-applied",
+        HeaderValue::from_static("respond-async"),
+    );
     with_operation_id(response, id)
 }
 

@@ -102,6 +102,7 @@ async fn an_async_create_answers_202_and_polls_to_the_body_a_sync_call_answers()
     let id = operation_id(&headers);
     assert_eq!(headers["location"], format!("/v1/operations/{id}").as_str());
     assert!(headers.contains_key("retry-after"));
+    assert_eq!(headers["preference-applied"], "respond-async");
     let accepted = json_of(&body);
     assert_eq!(accepted["id"], id.as_str());
     assert_eq!(accepted["status"], "running");
