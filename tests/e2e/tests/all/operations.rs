@@ -59,7 +59,8 @@ fn operation_id(headers: &HeaderMap) -> String {
         .to_string()
 }
 
-/// Polls the operation until it has finished; returns it.
+/// Polls the operation until its call has ended (a cancelled one shows `cancelled` at once,
+/// and its answer once the call has stopped); returns it.
 async fn finished(t: &TestBroker, key: &str, id: &str) -> Value {
     let start = Instant::now();
     loop {
@@ -74,7 +75,7 @@ async fn finished(t: &TestBroker, key: &str, id: &str) -> Value {
         .await;
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
         let op = json_of(&body);
-        if op["status"] != "running" {
+        if op["status"] != "running" && !op["response"].is_null() {
             return op;
         }
         assert!(
