@@ -21,5 +21,6 @@ CREATE TABLE operations (
 -- The store, not the host, makes one key one operation (NULL keys never collide).
 CREATE UNIQUE INDEX operations_tenant_key ON operations (tenant, idempotency_key);
 CREATE INDEX operations_tenant_created ON operations (tenant, created_at, id);
-CREATE INDEX operations_status ON operations (status);
+-- Only open operations are looked up by status (at start); finished rows stay out of it.
+CREATE INDEX operations_open ON operations (status) WHERE status IN ('running', 'waiting');
 CREATE INDEX operations_finished ON operations (finished_at);
