@@ -138,7 +138,11 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
                 // Nothing runs for this request: give back its slot and places first.
                 drop((slot, registration, admission));
                 let wait = plugin.limits().wall() + ATTACHED_WAIT_MARGIN;
-                return attach(&state, template, &mode, (hash, wait), *existing).await;
+                let response = attach(&state, template, &mode, (hash, wait), *existing).await;
+                if response.status() == StatusCode::UNPROCESSABLE_ENTITY {
+                    return refusal(Some(&tenant), response);
+                }
+                return response;
             }
             Err(e) => {
                 let message = internal("the operation could not be recorded", &e);
@@ -270,6 +274,13 @@ async fn attach(
     if let Some(response) = &existing.response
         && existing.status.is_finished()
     {
+        tracing::info!(
+            plugin = %op.plugin,
+            tenant = %op.tenant,
+            operation = %op.id,
+            status = response.status,
+            "stored answer replayed for an idempotency key"
+        );
         return with_operation_id(replay(response), op.id);
     }
     if existing.status.is_finished() {
@@ -287,6 +298,13 @@ async fn attach(
             op.id,
         );
     }
+    tracing::info!(
+        plugin = %op.plugin,
+        tenant = %op.tenant,
+        operation = %op.id,
+        status = existing.status.as_str(),
+        "request attached to its idempotency key's operation"
+    );
     if mode.respond_async {
         return accepted(op.id, Some(op));
     }
@@ -532,6 +550,7 @@ fn refusal_outcome(status: StatusCode) -> &'static str {
         StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
         StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
         StatusCode::TOO_MANY_REQUESTS => "throttled",
+        StatusCode::UNPROCESSABLE_ENTITY => "idempotency_key_reused",
         StatusCode::SERVICE_UNAVAILABLE => "unavailable",
         _ => "refused",
     }
@@ -790,6 +809,10 @@ mod tests {
     fn refusals_are_named_by_status() {
         assert_eq!(refusal_outcome(StatusCode::UNAUTHORIZED), "unauthorized");
         assert_eq!(refusal_outcome(StatusCode::TOO_MANY_REQUESTS), "throttled");
+        assert_eq!(
+            refusal_outcome(StatusCode::UNPROCESSABLE_ENTITY),
+            "idempotency_key_reused"
+        );
         assert_eq!(refusal_outcome(StatusCode::IM_A_TEAPOT), "refused");
     }
 }
