@@ -21,6 +21,9 @@
 //! retried with backoff and never dropped; meanwhile the requests wait, and once [`QUEUE`] rows
 //! are waiting new requests wait to queue theirs.
 //!
+//! A plugin call's finished operation (`crate::operations`) rides in the same transaction as
+//! its audit row, so it is exactly as durable and costs no commit of its own.
+//!
 //! With `audit_durable = false` a request is answered as soon as its row is queued: faster,
 //! but a process crash loses the rows still queued (at most [`QUEUE`]).
 //!
@@ -42,7 +45,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use broker_store::{AuditRecord, Store};
+use broker_store::{AuditRecord, FinishedOperation, Store};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -110,6 +113,8 @@ pub struct Refused<'a> {
 /// One row queued for the writer, with whoever waits for it to commit.
 struct Pending {
     record: AuditRecord,
+    /// The call's finished operation, written in the same transaction as its row.
+    operation: Option<FinishedOperation>,
     written: Option<oneshot::Sender<()>>,
 }
 
@@ -230,6 +235,12 @@ impl AuditLog {
     /// Records one plugin call. In durable mode, returns once its row has committed (see the
     /// module doc); otherwise once it is queued.
     pub async fn record(&self, record: AuditRecord) {
+        self.record_with(record, None).await
+    }
+
+    /// [`AuditLog::record`], writing the call's finished operation in the same transaction:
+    /// a sync call's operation costs no commit of its own.
+    pub async fn record_with(&self, record: AuditRecord, operation: Option<FinishedOperation>) {
         let (written, committed) = match self.durable {
             true => {
                 let (tx, rx) = oneshot::channel();
@@ -238,7 +249,12 @@ impl AuditLog {
             false => (None, None),
         };
         let request_id = record.request_id.clone();
-        if self.queue.send(Pending { record, written }).await.is_err() {
+        let pending = Pending {
+            record,
+            operation,
+            written,
+        };
+        if self.queue.send(pending).await.is_err() {
             tracing::error!(error.type = "audit_write_failed", %request_id, "audit writer has stopped");
             return;
         }
@@ -277,16 +293,19 @@ impl AuditTasks {
 async fn write_rows(store: Store, mut queue: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut records = Vec::with_capacity(BATCH);
+    let mut operations = Vec::new();
     while queue.recv_many(&mut batch, BATCH).await > 0 {
         let waiters: Vec<_> = batch
             .drain(..)
             .filter_map(|pending| {
                 records.push(pending.record);
+                operations.extend(pending.operation);
                 pending.written
             })
             .collect();
-        write_until_done(&store, &records).await;
+        write_until_done(&store, &records, &operations).await;
         records.clear();
+        operations.clear();
         for waiter in waiters {
             // The request may have been dropped (client gone is not a reason: the call runs in
             // its own task; a panic is): nothing to wake then.
@@ -296,11 +315,15 @@ async fn write_rows(store: Store, mut queue: mpsc::Receiver<Pending>) {
 }
 
 /// Writes `records` as one transaction, retrying with backoff until it commits.
-async fn write_until_done(store: &Store, records: &[AuditRecord]) {
+async fn write_until_done(
+    store: &Store,
+    records: &[AuditRecord],
+    operations: &[FinishedOperation],
+) {
     let mut wait = FIRST_RETRY_WAIT;
     let mut attempt = 1u32;
     loop {
-        match store.record_calls(records).await {
+        match store.record_calls_and_operations(records, operations).await {
             Ok(_) => {
                 if attempt > 1 {
                     tracing::warn!(
@@ -366,6 +389,7 @@ async fn queue_summaries(refusals: &Mutex<RefusalTally>, queue: &mpsc::Sender<Pe
         if queue
             .send(Pending {
                 record,
+                operation: None,
                 written: None,
             })
             .await
@@ -513,6 +537,43 @@ mod tests {
         for request in requests {
             request.await.unwrap();
         }
+    }
+
+    #[tokio::test]
+    async fn a_calls_operation_is_committed_with_its_row_before_record_returns() {
+        let store = memory_store().await;
+        let (log, _tasks) = AuditLog::start(store.clone(), settings(true, 0));
+        let now = OffsetDateTime::now_utc();
+        let operation = broker_store::NewOperation {
+            id: uuid::Uuid::new_v4(),
+            tenant: "acme".into(),
+            plugin: "qcloud".into(),
+            method: "POST".into(),
+            path: "/v1/qcloud/vpc/create".into(),
+            request_id: "op".into(),
+            created_at: now,
+            idempotency_key: None,
+            request_hash: None,
+        };
+        let finished = FinishedOperation {
+            operation: operation.clone(),
+            status: broker_store::OperationStatus::Succeeded,
+            finished_at: now,
+            response: broker_store::StoredResponse {
+                status: 200,
+                content_type: Some("application/json".into()),
+                body: b"{}".to_vec(),
+            },
+            error: None,
+            upstream_calls: vec![],
+        };
+        log.record_with(call("op", now), Some(finished)).await;
+        let stored = store.operation("acme", operation.id).await.unwrap();
+        assert_eq!(
+            stored.map(|op| op.status),
+            Some(broker_store::OperationStatus::Succeeded)
+        );
+        assert_eq!(store.audit(&Default::default()).await.unwrap().len(), 1);
     }
 
     #[tokio::test]

@@ -231,6 +231,15 @@ pub struct Limits {
     /// Refused requests (401, 403, 429, ...) are written as one summary row per tenant or
     /// client address, plugin and outcome, with a count, every this many seconds.
     pub audit_refusal_secs: u64,
+    /// Operations of one tenant that may be open (running) at once on this broker; beyond it,
+    /// 429. Counts sync and async calls alike.
+    pub operations_open_per_tenant: u32,
+    /// Finished operations (with their stored answers) are purged after this many days (at
+    /// start, then hourly); 0 keeps them forever.
+    pub operations_retention_days: u32,
+    /// An `Idempotency-Key` attaches retries to its operation for at least this many hours
+    /// (values below 24 count as 24), and at most as long as the operation is kept.
+    pub idempotency_key_hours: u32,
 }
 
 impl Default for Limits {
@@ -266,6 +275,9 @@ impl Default for Limits {
             audit_durable: true,
             audit_retention_days: 90,
             audit_refusal_secs: 60,
+            operations_open_per_tenant: 1_000,
+            operations_retention_days: 7,
+            idempotency_key_hours: 24,
         }
     }
 }
@@ -396,6 +408,10 @@ impl Config {
             ("limits.body_read_secs", l.body_read_secs),
             ("limits.idle_secs", l.idle_secs),
             ("limits.max_connections", u64::from(l.max_connections)),
+            (
+                "limits.operations_open_per_tenant",
+                u64::from(l.operations_open_per_tenant),
+            ),
         ] {
             if value == 0 {
                 bail!("{name} must be greater than 0");

@@ -8,6 +8,7 @@
 //! * [`server`]: the HTTP API and routing to plugins.
 //! * [`simulators`]: the built-in cloud simulators of the zero-setup default.
 //! * [`tenancy`], [`audit`], [`bootstrap`]: per-tenant policy, the audit writer, first-start keys;
+//! * [`operations`]: every plugin call as an operation (async mode, idempotency keys, cancel);
 //!   the state itself lives in the `broker-store` crate (SQLite or PostgreSQL).
 //!
 //! [`Broker`] ties them together.
@@ -18,6 +19,7 @@ pub mod bootstrap;
 pub mod capabilities;
 pub mod config;
 pub mod metrics;
+pub mod operations;
 pub mod runtime;
 pub mod server;
 pub mod simulators;
@@ -52,6 +54,8 @@ pub struct Broker {
     store: Store,
     audit: Arc<AuditLog>,
     audit_tasks: AuditTasks,
+    /// Releases old idempotency keys and purges old operations.
+    operations_task: JoinHandle<()>,
     bootstrapped: Option<bootstrap::Bootstrapped>,
     shutdown: oneshot::Sender<()>,
     /// Tells plugin calls still running at the drain deadline to stop (see [`Broker::shutdown`]).
@@ -141,6 +145,13 @@ impl Broker {
         let addr = listener.local_addr()?;
         let (audit, audit_tasks) =
             AuditLog::start(store.clone(), AuditSettings::from_limits(&config.limits));
+        operations::fail_unfinished_at_start(&store)
+            .await
+            .context("marking the operations cut off by the last stop as failed")?;
+        let (operations, operations_task) = operations::Operations::start(
+            store.clone(),
+            operations::OperationSettings::from_limits(&config.limits),
+        );
         let (abandon, abandon_rx) = tokio::sync::watch::channel(false);
         let app = server::app(server::AppState {
             runtime: runtime.clone(),
@@ -160,6 +171,7 @@ impl Broker {
             )),
             audit: audit.clone(),
             abandon: abandon_rx,
+            operations,
         });
         let (shutdown, signal) = oneshot::channel::<()>();
         let connection_limits = server::connections::ConnectionLimits::from(&config.limits);
@@ -183,6 +195,7 @@ impl Broker {
             store,
             audit,
             audit_tasks,
+            operations_task,
             bootstrapped,
             shutdown,
             abandon,
@@ -244,6 +257,7 @@ impl Broker {
                 close.await;
             }
         }
+        self.operations_task.abort();
         self.store.close().await;
         Ok(())
     }

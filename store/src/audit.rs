@@ -6,7 +6,7 @@
 
 use time::OffsetDateTime;
 
-use crate::{Result, Store, StoreError, from_millis, to_millis, with_pool, with_tx};
+use crate::{Result, Store, StoreError, from_millis, to_millis, with_pool};
 
 /// Rows returned when [`AuditQuery::limit`] is `None`.
 pub const DEFAULT_AUDIT_LIMIT: u32 = 100;
@@ -28,7 +28,7 @@ pub const MAX_NAME_BYTES: usize = 256;
 /// lock (SQLite) or a huge transaction (PostgreSQL) for long.
 const PURGE_CHUNK: i64 = 5_000;
 
-const INSERT: &str = "INSERT INTO audit (at, tenant, plugin, route, request_id, guids, outcome, \
+pub(crate) const INSERT: &str = "INSERT INTO audit (at, tenant, plugin, route, request_id, guids, outcome, \
      status, duration_ms, count, client) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
      RETURNING id";
 // Every filter is optional: `$n IS NULL OR ...` keeps this one static statement.
@@ -101,7 +101,7 @@ impl AuditRecord {
 /// that fits with a trailing `…`, so a reader sees the value was cut. NUL characters are
 /// removed: PostgreSQL refuses them in text, and a row that can never be written would stall
 /// the audit writer, which retries rather than drops.
-fn cap(text: &str, max: usize) -> String {
+pub(crate) fn cap(text: &str, max: usize) -> String {
     let text = &text.replace('\0', "");
     if text.len() <= max {
         return text.to_string();
@@ -194,33 +194,7 @@ impl Store {
     /// is what keeps a busy broker's audit writer cheap. All or none are written; returns the
     /// new ids in order. Each record is stored [`AuditRecord::bounded`].
     pub async fn record_calls(&self, records: &[AuditRecord]) -> Result<Vec<i64>> {
-        if records.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut ids = Vec::with_capacity(records.len());
-        with_tx!(self, tx => {
-            for record in records {
-                let record = record.bounded();
-                let guids = serde_json::to_string(&record.guids)
-                    .map_err(|e| StoreError::Invalid(format!("audit guids: {e}")))?;
-                let (id,): (i64,) = sqlx::query_as(INSERT)
-                    .bind(to_millis(record.at))
-                    .bind(&record.tenant)
-                    .bind(&record.plugin)
-                    .bind(&record.route)
-                    .bind(&record.request_id)
-                    .bind(&guids)
-                    .bind(&record.outcome)
-                    .bind(i64::from(record.status))
-                    .bind(i64::try_from(record.duration_ms).unwrap_or(i64::MAX))
-                    .bind(i64::try_from(record.count).unwrap_or(i64::MAX))
-                    .bind(&record.client)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                ids.push(id);
-            }
-        });
-        Ok(ids)
+        self.record_calls_and_operations(records, &[]).await
     }
 
     /// Deletes the rows recorded before `cutoff` (the retention purge); returns how many.

@@ -1,5 +1,5 @@
 //! The broker's state store: tenants, API keys, cloud accounts (secrets encrypted at rest),
-//! per-tenant policies and the audit log, on SQLite (embedded default) or PostgreSQL.
+//! per-tenant policies, the audit log and operations, on SQLite (embedded default) or PostgreSQL.
 //!
 //! ```no_run
 //! # async fn demo() -> broker_store::Result<()> {
@@ -23,6 +23,7 @@ mod error;
 pub mod files;
 mod keys;
 mod migrate;
+mod operations;
 mod policy;
 mod tenants;
 
@@ -43,6 +44,11 @@ pub use audit::{MAX_GUID_BYTES, MAX_GUIDS, MAX_GUIDS_BYTES, MAX_NAME_BYTES, MAX_
 pub use crypto::{Secret, SecretsKey};
 pub use error::{Result, StoreError};
 pub use keys::{IssuedKey, KEY_PREFIX, KeyInfo, Principal};
+pub use operations::{
+    Begun, DEFAULT_OPERATION_LIMIT, FinishedOperation, MAX_IDEMPOTENCY_KEY_BYTES,
+    MAX_OPERATION_LIMIT, MAX_UPSTREAM_CALLS, NewOperation, Operation, OperationQuery,
+    OperationStatus, StoredResponse, UpstreamCall,
+};
 pub use policy::Policy;
 pub use tenants::Tenant;
 

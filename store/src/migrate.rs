@@ -22,6 +22,11 @@ const SQLITE_SET: &[Embedded] = &[
         "audit summaries",
         include_str!("../migrations/sqlite/0002_audit_summaries.sql"),
     ),
+    (
+        3,
+        "operations",
+        include_str!("../migrations/sqlite/0003_operations.sql"),
+    ),
 ];
 const POSTGRES_SET: &[Embedded] = &[
     (
@@ -33,6 +38,11 @@ const POSTGRES_SET: &[Embedded] = &[
         2,
         "audit summaries",
         include_str!("../migrations/postgres/0002_audit_summaries.sql"),
+    ),
+    (
+        3,
+        "operations",
+        include_str!("../migrations/postgres/0003_operations.sql"),
     ),
 ];
 

@@ -150,6 +150,7 @@ impl PluginCache {
 
 impl cache::Host for HostState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Option<Vec<u8>>> {
+        self.request.control.check()?;
         let now = self.services.clock.now_ms();
         Ok(self
             .services
@@ -163,6 +164,7 @@ impl cache::Host for HostState {
         value: Vec<u8>,
         ttl_ms: u64,
     ) -> wasmtime::Result<Result<(), CacheError>> {
+        self.request.control.check()?;
         let now = self.services.clock.now_ms();
         let limits = &self.services.limits;
         Ok(self.services.cache.set(
@@ -181,6 +183,7 @@ impl cache::Host for HostState {
         value: Vec<u8>,
         ttl_ms: u64,
     ) -> wasmtime::Result<Result<bool, CacheError>> {
+        self.request.control.check()?;
         let now = self.services.clock.now_ms();
         let limits = &self.services.limits;
         Ok(self.services.cache.add(
@@ -194,26 +197,30 @@ impl cache::Host for HostState {
     }
 
     async fn wait(&mut self, key: String, timeout_ms: u32) -> wasmtime::Result<Option<Vec<u8>>> {
+        self.request.control.check()?;
         let services = self.services.clone();
         let timeout = Duration::from_millis(u64::from(timeout_ms))
             .min(self.plugin.limits.upstream_timeout())
             .min(self.request.remaining(&self.plugin.limits));
         let started = Instant::now();
         let clock = services.clock.clone();
-        let value = services
-            .cache
-            .wait(
+        let control = self.request.control.clone();
+        let value = tokio::select! {
+            value = services.cache.wait(
                 (&self.plugin.name, &self.request.tenant),
                 &key,
                 timeout,
                 || clock.now_ms(),
-            )
-            .await;
+            ) => value,
+            () = control.cancelled() => None,
+        };
         self.charge_host_time(started);
+        self.request.control.check()?;
         Ok(value)
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
+        self.request.control.check()?;
         self.services
             .cache
             .delete(&self.plugin.name, &self.request.tenant, &key);

@@ -83,18 +83,26 @@ impl broker_sim::SimClock for VirtualClock {
 
 impl clock::Host for HostState {
     async fn now_ms(&mut self) -> wasmtime::Result<u64> {
+        self.request.control.check()?;
         Ok(self.services.clock.now_ms())
     }
 
     async fn sleep_ms(&mut self, ms: u64) -> wasmtime::Result<()> {
+        self.request.control.check()?;
         let started = Instant::now();
-        // The wall-clock limit around the whole call bounds this; no separate cap needed.
-        self.services.clock.sleep(Duration::from_millis(ms)).await;
+        // The wall-clock limit around the whole call bounds this; no separate cap needed. A
+        // cancel ends the sleep at once: nothing upstream is in flight during a sleep.
+        let control = self.request.control.clone();
+        tokio::select! {
+            () = self.services.clock.sleep(Duration::from_millis(ms)) => {}
+            () = control.cancelled() => {}
+        }
         self.charge_host_time(started);
-        Ok(())
+        self.request.control.check()
     }
 
     async fn remaining_ms(&mut self) -> wasmtime::Result<u64> {
+        self.request.control.check()?;
         Ok(
             u64::try_from(self.request.remaining(&self.plugin.limits).as_millis())
                 .unwrap_or(u64::MAX),

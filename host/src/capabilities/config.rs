@@ -5,6 +5,7 @@ use crate::bindings::config;
 
 impl config::Host for HostState {
     async fn get(&mut self, name: String) -> wasmtime::Result<Option<String>> {
+        self.request.control.check()?;
         Ok(self.plugin.settings.get(&name).cloned())
     }
 }

@@ -81,6 +81,7 @@ impl credentials::Host for HostState {
     ) -> wasmtime::Result<
         Result<(Resource<CredentialEntry>, credentials::Account), credentials::LookupError>,
     > {
+        self.request.control.check()?;
         let started = std::time::Instant::now();
         let found = self
             .services
@@ -148,6 +149,7 @@ impl credentials::HostCredential for HostState {
         id: String,
         secret: String,
     ) -> wasmtime::Result<Resource<CredentialEntry>> {
+        self.request.control.check()?;
         self.request.redactor.add(&secret);
         let entry = CredentialEntry {
             id,
@@ -158,6 +160,7 @@ impl credentials::HostCredential for HostState {
     }
 
     async fn id(&mut self, credential: Resource<CredentialEntry>) -> wasmtime::Result<String> {
+        self.request.control.check()?;
         Ok(self.table().get(&credential)?.id.clone())
     }
 

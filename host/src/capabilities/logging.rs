@@ -16,6 +16,7 @@ impl logging::Host for HostState {
         message: String,
         fields: Vec<Field>,
     ) -> wasmtime::Result<()> {
+        self.request.control.check()?;
         let limits = self.plugin.limits.clone();
         let size = message.len()
             + fields
@@ -83,6 +84,7 @@ impl logging::Host for HostState {
     }
 
     async fn redact(&mut self, value: String) -> wasmtime::Result<()> {
+        self.request.control.check()?;
         self.request.redactor.add(&value);
         Ok(())
     }

@@ -11,7 +11,7 @@ pub mod logging;
 pub mod redact;
 pub mod signed_http;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
@@ -78,6 +78,83 @@ pub struct RequestState {
     /// Hosts of the `endpoint`s of stored accounts this request looked up: `signed-http` may
     /// reach them although no manifest declares them (the operator registered them).
     pub account_hosts: Vec<String>,
+    /// Cancellation and the record of upstream calls, shared with the operation running this
+    /// request (see [`CallControl`]).
+    pub control: Arc<CallControl>,
+}
+
+/// The error a host call returns once the request's operation is cancelled: it traps the
+/// guest, so the call stops before doing anything more.
+#[derive(Debug, thiserror::Error)]
+#[error("the operation was cancelled")]
+pub struct Cancelled;
+
+/// What the broker can do to a running call from outside: cancel it, and know which upstream
+/// calls it has made. Every host call checks [`CallControl::check`] first, so a cancelled call
+/// stops before its next host call; a sleep in progress ends at once.
+#[derive(Debug)]
+pub struct CallControl {
+    cancel: tokio::sync::watch::Sender<bool>,
+    /// Upstream calls made; the lock also orders a cancel against a call being sent, so the
+    /// list [`CallControl::cancel`] returns is complete.
+    upstream: Mutex<Vec<broker_store::UpstreamCall>>,
+}
+
+impl Default for CallControl {
+    fn default() -> Self {
+        Self {
+            cancel: tokio::sync::watch::Sender::new(false),
+            upstream: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl CallControl {
+    fn calls(&self) -> std::sync::MutexGuard<'_, Vec<broker_store::UpstreamCall>> {
+        self.upstream.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Cancels the call; returns the upstream calls it made (none is sent after this returns).
+    pub fn cancel(&self) -> Vec<broker_store::UpstreamCall> {
+        let calls = self.calls();
+        self.cancel.send_replace(true);
+        calls.clone()
+    }
+
+    /// Whether the call was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        *self.cancel.borrow()
+    }
+
+    /// `Err(Cancelled)` (a trap) once the call is cancelled.
+    pub fn check(&self) -> wasmtime::Result<()> {
+        match self.is_cancelled() {
+            true => Err(wasmtime::Error::new(Cancelled)),
+            false => Ok(()),
+        }
+    }
+
+    /// The upstream calls made so far.
+    pub fn upstream_calls(&self) -> Vec<broker_store::UpstreamCall> {
+        self.calls().clone()
+    }
+
+    /// Records an upstream call about to be sent, unless the call was cancelled meanwhile.
+    pub fn record_upstream(&self, call: broker_store::UpstreamCall) -> wasmtime::Result<()> {
+        let mut calls = self.calls();
+        self.check()?;
+        if calls.len() < broker_store::MAX_UPSTREAM_CALLS {
+            calls.push(call);
+        }
+        Ok(())
+    }
+
+    /// Resolves once the call is cancelled.
+    pub async fn cancelled(&self) {
+        let mut cancelled = self.cancel.subscribe();
+        // `Err` only when the sender is gone, and `self` holds it.
+        let _ = cancelled.wait_for(|c| *c).await;
+    }
 }
 
 impl RequestState {
@@ -94,6 +171,7 @@ impl RequestState {
             started: Instant::now(),
             host_time: Duration::ZERO,
             account_hosts: Vec::new(),
+            control: Arc::default(),
         }
     }
 

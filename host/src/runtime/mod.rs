@@ -31,7 +31,9 @@ use crate::bindings::ProviderPre;
 use crate::bindings::handler::{Request, Response};
 use crate::capabilities::redact::Redactor;
 use crate::capabilities::signed_http::{Egress, HostPattern, UpstreamMap};
-use crate::capabilities::{self, HostState, PluginEnv, RequestState, Services};
+use crate::capabilities::{
+    self, CallControl, Cancelled, HostState, PluginEnv, RequestState, Services,
+};
 use crate::config::{Limits, PluginLimits};
 use crate::metrics::{Limit, Metrics, PluginCounters, TrapKind};
 
@@ -48,6 +50,13 @@ pub struct LoadedPlugin {
     /// Pre-instantiated component: imports resolved once, instantiated per request.
     pre: ProviderPre<HostState>,
     env: Arc<PluginEnv>,
+}
+
+impl LoadedPlugin {
+    /// Its limits in force (the broker's, with the operator's overrides for it).
+    pub fn limits(&self) -> &Limits {
+        &self.env.limits
+    }
 }
 
 /// One version of a plugin this broker has loaded (`GET /admin/plugins`).
@@ -101,6 +110,9 @@ pub enum CallError {
     /// The guest overflowed its stack (e.g. unbounded recursion).
     #[error("the plugin overflowed its stack")]
     StackOverflow,
+    /// The operation was cancelled; the call stopped at a host call.
+    #[error("the operation was cancelled; the call stopped before its next host call")]
+    Cancelled,
 }
 
 impl CallError {
@@ -115,6 +127,8 @@ impl CallError {
             Self::ResponseTooLarge(..) => counters.limit_hit(Limit::ResponseBytes),
             Self::Busy => counters.limit_hit(Limit::Capacity),
             Self::QueueFull => counters.limit_hit(Limit::Queue),
+            // A client's choice, not a sandbox limit.
+            Self::Cancelled => {}
         }
     }
 
@@ -270,9 +284,7 @@ impl Runtime {
             .sandboxed(
                 &pre,
                 probe_env,
-                "load".into(),
-                "broker".into(),
-                Redactor::default(),
+                RequestState::new("load".into(), "broker".into(), Redactor::default()),
                 Export::Manifest,
             )
             .await
@@ -500,16 +512,30 @@ impl Runtime {
         request: Request,
         redactor: Redactor,
     ) -> Result<Response, CallError> {
+        self.call_controlled(slot, plugin, request, redactor, Arc::default())
+            .await
+    }
+
+    /// [`Runtime::call_in`] under `control`: the caller can cancel the call and read the
+    /// upstream calls it made.
+    pub async fn call_controlled(
+        &self,
+        slot: Slot,
+        plugin: &LoadedPlugin,
+        request: Request,
+        redactor: Redactor,
+        control: Arc<CallControl>,
+    ) -> Result<Response, CallError> {
         // Held until the instance is dropped, at the end of this call.
         let _slot = slot;
-        let (request_id, tenant) = (request.request_id.clone(), request.tenant.clone());
+        let mut state =
+            RequestState::new(request.request_id.clone(), request.tenant.clone(), redactor);
+        state.control = control;
         let response = match self
             .sandboxed(
                 &plugin.pre,
                 plugin.env.clone(),
-                request_id,
-                tenant,
-                redactor,
+                state,
                 Export::Handle(request),
             )
             .await?
@@ -532,9 +558,7 @@ impl Runtime {
         &self,
         pre: &ProviderPre<HostState>,
         env: Arc<PluginEnv>,
-        request_id: String,
-        tenant: String,
-        redactor: Redactor,
+        request: RequestState,
         export: Export,
     ) -> Result<Answer, CallError> {
         let limits = env.limits.clone();
@@ -542,11 +566,7 @@ impl Runtime {
         let counters = env.counters.clone();
         let work = async {
             let name = env.name.clone();
-            let state = HostState::new(
-                self.services.clone(),
-                env,
-                RequestState::new(request_id, tenant, redactor),
-            );
+            let state = HostState::new(self.services.clone(), env, request);
             let mut store = Store::new(&self.engine, state);
             store.limiter(|state| &mut state.limits);
             counters.instantiated();
@@ -627,6 +647,9 @@ fn narrow_egress(
 /// refused a memory grow: whatever trap followed (wasmtime's grow failure, or the guest's
 /// allocator aborting on a failed grow), the cause is the memory cap.
 fn classify(error: wasmtime::Error, limits: &Limits, memory_refused: bool) -> CallError {
+    if error.downcast_ref::<Cancelled>().is_some() {
+        return CallError::Cancelled;
+    }
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => CallError::CpuLimit(limits.cpu()),
         Some(Trap::StackOverflow) => CallError::StackOverflow,

@@ -2,13 +2,17 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use broker_store::{AuditRecord, Principal};
+use broker_store::{
+    AuditRecord, Begun, FinishedOperation, NewOperation, Operation, OperationStatus, Principal,
+    StoredResponse,
+};
 use time::OffsetDateTime;
 use tracing::Instrument;
 
@@ -18,6 +22,7 @@ use crate::audit::Refused;
 use crate::bindings::handler;
 use crate::bindings::types::{Header, Method};
 use crate::capabilities::redact::Redactor;
+use crate::operations::{Mode, Outcome, Registration, request_hash};
 use crate::runtime::{LoadedPlugin, Slot};
 use crate::tenancy::{Admission, Refusal};
 
@@ -26,6 +31,9 @@ const PRIVATE_HEADERS: &[&str] = &["authorization", "cookie", "proxy-authorizati
 
 /// Header with which an admin key names the tenant a plugin call acts for.
 pub const ACT_AS_TENANT: &str = "x-broker-tenant";
+
+/// Header naming the operation a routed response belongs to (`GET /v1/operations/{id}`).
+pub const OPERATION_ID: &str = "x-operation-id";
 
 /// The fallback handler: every path the broker does not serve itself.
 pub async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
@@ -76,12 +84,73 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
         );
         return refusal(Some(&tenant), response);
     };
+    let mode = match Mode::from_headers(&parts.headers) {
+        Ok(mode) => mode,
+        Err(message) => {
+            let response = plugin_error(template, StatusCode::BAD_REQUEST, &message);
+            return refusal(Some(&tenant), response);
+        }
+    };
     let (body, slot) =
         match read_body_in_queue(&state, plugin, template, &parts.headers, body, &request_id).await
         {
             Ok(read) => read,
             Err(response) => return refusal(Some(&tenant), response),
         };
+    let query = parts.uri.query().unwrap_or_default();
+    let operation = NewOperation {
+        id: uuid::Uuid::new_v4(),
+        tenant: tenant.clone(),
+        plugin: plugin_name.to_string(),
+        method: parts.method.to_string(),
+        path: path.clone(),
+        request_id: request_id.clone(),
+        created_at: OffsetDateTime::now_utc(),
+        request_hash: mode
+            .key
+            .as_ref()
+            .map(|_| request_hash(parts.method.as_str(), &path, query, &body)),
+        idempotency_key: mode.key.clone(),
+    };
+    let registration = match state.operations.open(operation) {
+        Ok(registration) => registration,
+        Err(too_many) => {
+            let mut response = plugin_error(
+                template,
+                StatusCode::TOO_MANY_REQUESTS,
+                &too_many.to_string(),
+            );
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(ASYNC_RETRY_AFTER_SECS),
+            );
+            return refusal(Some(&tenant), response);
+        }
+    };
+    let operation_id = registration.operation().id;
+    // Written `running` first only when someone may look for it before it ends: an async
+    // client, or a retry with the same key. A sync call's row rides its audit commit.
+    if mode.respond_async || mode.key.is_some() {
+        match state.store.begin_operation(registration.operation()).await {
+            Ok(Begun::Started) => {}
+            Ok(Begun::Existing(existing)) => {
+                let hash = registration.operation().request_hash.clone();
+                // Nothing runs for this request: give back its slot and places first.
+                drop((slot, registration, admission));
+                let wait = plugin.limits().wall() + ATTACHED_WAIT_MARGIN;
+                let response = attach(&state, template, &mode, (hash, wait), *existing).await;
+                if response.status() == StatusCode::UNPROCESSABLE_ENTITY {
+                    return refusal(Some(&tenant), response);
+                }
+                return response;
+            }
+            Err(e) => {
+                let message = internal("the operation could not be recorded", &e);
+                let response = plugin_error(template, StatusCode::SERVICE_UNAVAILABLE, &message);
+                return with_operation_id(response, operation_id);
+            }
+        }
+    }
     // Parsed once for the two readers of the body on the host side.
     let parsed: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
     let guids = request_guids(parsed.as_ref());
@@ -90,12 +159,15 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
     let wit_request = handler::Request {
         method,
         path: path.clone(),
-        query: parts.uri.query().unwrap_or_default().to_string(),
+        query: query.to_string(),
         headers: forwarded_headers(&parts.headers),
         body,
         request_id: request_id.clone(),
         tenant: tenant.clone(),
     };
+    let accepted_now = mode
+        .respond_async
+        .then(|| accepted(operation_id, Some(registration.operation())));
     let call = PluginCall {
         plugin: plugin.clone(),
         request: wit_request,
@@ -105,13 +177,19 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
         method: parts.method.clone(),
         admission,
         slot,
+        registration,
     };
     // Its own task: hyper drops this handler's future when the client goes away, and a call
     // already running must still finish (the cloud resource exists), be logged and be audited.
     // The task carries the request id along, so its internal errors still name it.
     let work =
         super::error::with_request_id(request_id.clone(), run_and_audit(state.clone(), call));
-    match tokio::spawn(work).await {
+    let task = tokio::spawn(work);
+    if let Some(accepted) = accepted_now {
+        // The call goes on in its task; the client polls for its answer.
+        return accepted;
+    }
+    let response = match task.await {
         Ok(response) => response,
         Err(e) => {
             tracing::error!(
@@ -126,7 +204,136 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
                 &format!("internal error (request id {request_id})"),
             )
         }
+    };
+    with_operation_id(response, operation_id)
+}
+
+/// Seconds a client is told to wait before polling an operation (and after a 429 on the cap
+/// of open operations).
+const ASYNC_RETRY_AFTER_SECS: u64 = 2;
+
+/// How much longer than the plugin's wall-clock limit a sync retry waits for the operation it
+/// attached to (the call's audit commit comes after its limit).
+const ATTACHED_WAIT_MARGIN: Duration = Duration::from_secs(10);
+
+/// Adds the `x-operation-id` header.
+fn with_operation_id(mut response: Response, id: uuid::Uuid) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+        response.headers_mut().insert(OPERATION_ID, value);
     }
+    response
+}
+
+/// `202 Accepted` for an operation the client polls at its `Location`.
+fn accepted(id: uuid::Uuid, operation: Option<&NewOperation>) -> Response {
+    let location = format!("/v1/operations/{id}");
+    let mut body =
+        serde_json::json!({ "id": id.to_string(), "status": "running", "location": location });
+    if let Some(op) = operation {
+        body["plugin"] = op.plugin.clone().into();
+        body["method"] = op.method.clone().into();
+        body["path"] = op.path.clone().into();
+    }
+    let mut response = (StatusCode::ACCEPTED, axum::Json(body)).into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        headers.insert(header::LOCATION, value);
+    }
+    headers.insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(ASYNC_RETRY_AFTER_SECS),
+    );
+    // RFC 7240 §3: say which preference was honoured.
+    headers.insert(
+        "preference-applied",
+        HeaderValue::from_static("respond-async"),
+    );
+    with_operation_id(response, id)
+}
+
+/// A request whose `Idempotency-Key` names an existing operation: refused when it is a
+/// different request; else the operation's answer (waiting for it, in sync mode), or a 202 for
+/// it. Never a second run.
+async fn attach(
+    state: &AppState,
+    template: &str,
+    mode: &Mode,
+    (hash, wait): (Option<String>, Duration),
+    existing: Operation,
+) -> Response {
+    let op = &existing.operation;
+    let key = op.idempotency_key.as_deref().unwrap_or_default();
+    if op.request_hash != hash {
+        let message = format!(
+            "the Idempotency-Key `{key}` was already used for a different request (operation \
+             {}); send a new key for a new request",
+            op.id
+        );
+        return plugin_error(template, StatusCode::UNPROCESSABLE_ENTITY, &message);
+    }
+    if let Some(response) = &existing.response
+        && existing.status.is_finished()
+    {
+        tracing::info!(
+            plugin = %op.plugin,
+            tenant = %op.tenant,
+            operation = %op.id,
+            status = response.status,
+            "stored answer replayed for an idempotency key"
+        );
+        return with_operation_id(replay(response), op.id);
+    }
+    if existing.status.is_finished() {
+        let message = format!(
+            "operation {} {}: {}",
+            op.id,
+            existing.status.as_str(),
+            existing
+                .error
+                .as_deref()
+                .unwrap_or("no answer was recorded")
+        );
+        return with_operation_id(
+            plugin_error(template, StatusCode::INTERNAL_SERVER_ERROR, &message),
+            op.id,
+        );
+    }
+    tracing::info!(
+        plugin = %op.plugin,
+        tenant = %op.tenant,
+        operation = %op.id,
+        status = existing.status.as_str(),
+        "request attached to its idempotency key's operation"
+    );
+    if mode.respond_async {
+        return accepted(op.id, Some(op));
+    }
+    // A sync retry waits as long as the call itself may run, then says where to poll.
+    match state.operations.wait(&op.tenant, op.id, wait).await {
+        Ok(Some(outcome)) => with_operation_id(replay(&outcome.response), op.id),
+        Ok(None) => accepted(op.id, Some(op)),
+        Err(e) => {
+            let message = internal("the operation could not be read", &e);
+            with_operation_id(
+                plugin_error(template, StatusCode::SERVICE_UNAVAILABLE, &message),
+                op.id,
+            )
+        }
+    }
+}
+
+/// A stored answer, as the call answered it.
+fn replay(stored: &StoredResponse) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, Body::from(stored.body.clone())).into_response();
+    if let Some(value) = stored
+        .content_type
+        .as_deref()
+        .and_then(|t| HeaderValue::from_str(t).ok())
+    {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response
 }
 
 /// An admitted plugin call, owned so it can run in a task of its own.
@@ -141,6 +348,8 @@ struct PluginCall {
     admission: Admission,
     /// The instance slot the call runs in, taken while the body was read.
     slot: Slot,
+    /// The call's operation, counted as open until the call is audited.
+    registration: Registration,
 }
 
 /// Runs the plugin call, logs it and records its audit row (durably, when so configured),
@@ -155,6 +364,7 @@ async fn run_and_audit(state: AppState, call: PluginCall) -> Response {
         method,
         admission,
         slot,
+        registration,
     } = call;
     let template = &plugin.manifest.error_template;
     let plugin_name = plugin.manifest.name.as_str();
@@ -162,15 +372,17 @@ async fn run_and_audit(state: AppState, call: PluginCall) -> Response {
     let span = tracing::info_span!("plugin_call", plugin = %plugin_name, request_id = %request_id);
     let at = OffsetDateTime::now_utc();
     let started = std::time::Instant::now();
+    let control = registration.control();
     let call = state
         .runtime
-        .call_in(slot, &plugin, request, redactor)
+        .call_controlled(slot, &plugin, request, redactor, control.clone())
         .instrument(span);
     let mut abandon = state.abandon.clone();
     let result = tokio::select! {
         result = call => Some(result),
         () = abandoned(&mut abandon) => None,
     };
+    let (status, error) = operation_outcome(result.as_ref(), control.is_cancelled());
     let (response, outcome) = match result {
         None => {
             tracing::warn!(
@@ -222,24 +434,80 @@ async fn run_and_audit(state: AppState, call: PluginCall) -> Response {
         elapsed_ms = elapsed.as_millis() as u64,
         "request"
     );
+    let (response, stored) = capture(response).await;
+    let finished = FinishedOperation {
+        operation: registration.operation().clone(),
+        status,
+        finished_at: OffsetDateTime::now_utc(),
+        response: stored.clone(),
+        error,
+        upstream_calls: control.upstream_calls(),
+    };
     state
         .audit
-        .record(AuditRecord {
-            at,
-            tenant: Some(tenant),
-            plugin: plugin_name.to_string(),
-            route: path,
-            request_id,
-            guids,
-            outcome: outcome.to_string(),
-            status: response.status().as_u16(),
-            duration_ms: elapsed.as_millis() as u64,
-            count: 1,
-            client: None,
-        })
+        .record_with(
+            AuditRecord {
+                at,
+                tenant: Some(tenant),
+                plugin: plugin_name.to_string(),
+                route: path,
+                request_id,
+                guids,
+                outcome: outcome.to_string(),
+                status: response.status().as_u16(),
+                duration_ms: elapsed.as_millis() as u64,
+                count: 1,
+                client: None,
+            },
+            Some(finished),
+        )
         .await;
+    registration.finish(Outcome {
+        status,
+        response: stored,
+    });
     drop(admission);
     response
+}
+
+/// The operation status of a call's result (`None`: stopped at shutdown), and its error.
+fn operation_outcome(
+    result: Option<&Result<handler::Response, crate::runtime::CallError>>,
+    cancelled: bool,
+) -> (OperationStatus, Option<String>) {
+    match result {
+        _ if cancelled => (
+            OperationStatus::Cancelled,
+            Some("cancelled by the client".to_string()),
+        ),
+        Some(Ok(_)) => (OperationStatus::Succeeded, None),
+        Some(Err(crate::runtime::CallError::Cancelled)) => (
+            OperationStatus::Cancelled,
+            Some("cancelled by the client".to_string()),
+        ),
+        Some(Err(e)) => (OperationStatus::Failed, Some(e.to_string())),
+        None => (
+            OperationStatus::Failed,
+            Some("the broker shut down before the plugin answered".to_string()),
+        ),
+    }
+}
+
+/// The response's body read back (it is in memory), so the operation keeps exactly what the
+/// client gets.
+async fn capture(response: Response) -> (Response, StoredResponse) {
+    let (parts, body) = response.into_parts();
+    let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let stored = StoredResponse {
+        status: parts.status.as_u16(),
+        content_type: parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        body: bytes.to_vec(),
+    };
+    (Response::from_parts(parts, Body::from(bytes)), stored)
 }
 
 /// Resolves once the broker gives up on calls still running at shutdown (the drain deadline);
@@ -282,6 +550,7 @@ fn refusal_outcome(status: StatusCode) -> &'static str {
         StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
         StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
         StatusCode::TOO_MANY_REQUESTS => "throttled",
+        StatusCode::UNPROCESSABLE_ENTITY => "idempotency_key_reused",
         StatusCode::SERVICE_UNAVAILABLE => "unavailable",
         _ => "refused",
     }
@@ -289,7 +558,7 @@ fn refusal_outcome(status: StatusCode) -> &'static str {
 
 /// The tenant a plugin request acts for: a tenant key's own tenant, or, for an admin key, the
 /// tenant named in `X-Broker-Tenant`.
-async fn caller_tenant(
+pub(super) async fn caller_tenant(
     state: &AppState,
     headers: &HeaderMap,
     peer: Option<std::net::IpAddr>,
@@ -414,6 +683,7 @@ fn error_type(error: &crate::runtime::CallError) -> &'static str {
         Busy => "busy",
         QueueFull => "queue_full",
         StackOverflow => "stack_overflow",
+        Cancelled => "cancelled",
     }
 }
 
@@ -539,6 +809,10 @@ mod tests {
     fn refusals_are_named_by_status() {
         assert_eq!(refusal_outcome(StatusCode::UNAUTHORIZED), "unauthorized");
         assert_eq!(refusal_outcome(StatusCode::TOO_MANY_REQUESTS), "throttled");
+        assert_eq!(
+            refusal_outcome(StatusCode::UNPROCESSABLE_ENTITY),
+            "idempotency_key_reused"
+        );
         assert_eq!(refusal_outcome(StatusCode::IM_A_TEAPOT), "refused");
     }
 }

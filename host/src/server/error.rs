@@ -133,6 +133,7 @@ pub fn status_for(error: &CallError) -> StatusCode {
     match error {
         CallError::WallTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
         CallError::Busy | CallError::QueueFull => StatusCode::SERVICE_UNAVAILABLE,
+        CallError::Cancelled => StatusCode::CONFLICT,
         CallError::CpuLimit(_)
         | CallError::MemoryLimit(_)
         | CallError::Trap(_)

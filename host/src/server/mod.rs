@@ -1,16 +1,18 @@
 //! The HTTP API: broker routes (`/healthz`, `/v1/plugins`), the admin API and `/metrics`
 //! (`admin.rs`), and
 //! everything else routed to the plugin whose prefix matches (`dispatch.rs`). Every route but
-//! `/healthz` needs an API key (`auth.rs`).
+//! `/healthz` needs an API key (`auth.rs`). `/v1/operations` serves a tenant's plugin calls as
+//! resources (`operations.rs`).
 
 mod admin;
 pub mod auth;
 pub mod connections;
 mod dispatch;
 pub mod error;
+mod operations;
 mod plugins_admin;
 
-pub use dispatch::ACT_AS_TENANT;
+pub use dispatch::{ACT_AS_TENANT, OPERATION_ID};
 
 use std::sync::Arc;
 
@@ -46,6 +48,8 @@ pub struct AppState {
     /// Turns true when the shutdown drain deadline passes: plugin calls still running (their
     /// clients may be gone) stop there and are answered and audited as interrupted.
     pub abandon: tokio::sync::watch::Receiver<bool>,
+    /// The operations running on this broker.
+    pub operations: Arc<crate::operations::Operations>,
 }
 
 /// The id of the request being served (from `x-request-id`, or generated).
@@ -62,6 +66,7 @@ pub fn app(state: AppState) -> Router {
                 .route_layer(middleware::from_fn_with_state(state.clone(), require_key)),
         )
         .merge(admin::routes(state.clone()))
+        .merge(operations::routes())
         .fallback(dispatch::dispatch)
         .with_state(state)
         // Outermost, so every response (errors included) carries the request id.

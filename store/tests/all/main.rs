@@ -29,6 +29,7 @@ mod atomicity;
 mod audit;
 mod common;
 mod keys;
+mod operations;
 mod policy;
 mod secrets_key;
 mod tenants;

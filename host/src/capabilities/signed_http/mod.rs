@@ -13,6 +13,7 @@ mod signing;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use broker_store::UpstreamCall;
 use url::Url;
 use wasmtime::component::Resource;
 
@@ -35,6 +36,7 @@ impl signed_http::Host for HostState {
         signing: Signing,
         credential: Option<Resource<CredentialEntry>>,
     ) -> wasmtime::Result<Result<IncomingResponse, HttpError>> {
+        self.request.control.check()?;
         let services = self.services.clone();
         let limits = self.plugin.limits.clone();
         if self.request.host_calls >= limits.host_calls {
@@ -70,6 +72,10 @@ impl signed_http::Host for HostState {
         };
 
         let (dest, method, headers, body) = prepared;
+        // Recorded before sending, so a cancel's answer lists a call that is in flight.
+        self.request
+            .control
+            .record_upstream(upstream_call(&request.url, &dest.url, &headers))?;
         let timeout = request
             .timeout_ms
             .map(|ms| Duration::from_millis(u64::from(ms)))
@@ -116,6 +122,26 @@ impl signed_http::Host for HostState {
         );
         Ok(result)
     }
+}
+
+/// The upstream call as an operation records it: the host the plugin named, and the API
+/// action where the signing scheme carries one (Tencent's `X-TC-Action` header, the `Action`
+/// query parameter of Alibaba RPC and Capital Online).
+fn upstream_call(named: &str, sent: &Url, headers: &[(String, String)]) -> UpstreamCall {
+    let host = Url::parse(named)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| sent.host_str().unwrap_or_default().to_string());
+    let action = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("x-tc-action"))
+        .map(|(_, value)| value.clone())
+        .or_else(|| {
+            sent.query_pairs()
+                .find(|(name, _)| name == "Action")
+                .map(|(_, value)| value.into_owned())
+        });
+    UpstreamCall { host, action }
 }
 
 type Ready = (
@@ -192,5 +218,29 @@ impl HostState {
         };
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("standard method");
         Ok((dest, method, prepared.headers, prepared.body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_upstream_call_names_the_declared_host_and_the_action_of_either_scheme() {
+        let sent = Url::parse("http://127.0.0.1:9/?Action=CreateVpc&Version=1").unwrap();
+        let rpc = upstream_call("https://ecs.aliyuncs.com/", &sent, &[]);
+        assert_eq!(rpc.host, "ecs.aliyuncs.com");
+        assert_eq!(rpc.action.as_deref(), Some("CreateVpc"));
+
+        let tc3 = upstream_call(
+            "https://vpc.tencentcloudapi.com/",
+            &Url::parse("http://127.0.0.1:9/").unwrap(),
+            &[("X-TC-Action".into(), "DescribeVpcs".into())],
+        );
+        assert_eq!(tc3.host, "vpc.tencentcloudapi.com");
+        assert_eq!(tc3.action.as_deref(), Some("DescribeVpcs"));
+
+        let bearer = upstream_call("not a url", &Url::parse("http://bridgx:1/x").unwrap(), &[]);
+        assert_eq!((bearer.host.as_str(), bearer.action), ("bridgx", None));
     }
 }

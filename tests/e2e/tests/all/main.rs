@@ -22,6 +22,7 @@ mod harness;
 mod internal_errors;
 mod lifecycle;
 mod metrics;
+mod operations;
 mod postgres;
 mod qcloud;
 mod qcloud_mariadb;

@@ -147,3 +147,43 @@ async fn a_broker_with_another_secrets_key_does_not_join_the_store() {
     assert!(message.contains("default/tencent/c1"), "{message}");
     assert!(message.contains("same key"), "{message}");
 }
+
+#[tokio::test]
+async fn one_idempotency_key_is_one_create_across_two_brokers() {
+    let Some(database) = fresh_database().await else {
+        return;
+    };
+    let shared = tempfile::tempdir().unwrap();
+    let setup = || Setup {
+        database: Some(database.clone()),
+        secrets_key_file: Some(shared.path().join("secrets.key")),
+        ..Setup::default()
+    };
+    let a = TestBroker::with(setup()).await;
+    let b = TestBroker::with(setup()).await;
+    let key = a.tenant_key.clone();
+    let body = json!({"inputs": [{"guid": "g1", "provider_params": crate::harness::DEMO_PARAMS,
+        "name": "shared", "cidr_block": "10.0.0.0/16"}]});
+    let call = |t: &TestBroker| {
+        t.client
+            .post(format!("{}/v1/qcloud/vpc/create", t.broker.url()))
+            .bearer_auth(&key)
+            .header("idempotency-key", "two-brokers-1")
+            .body(body.to_string())
+            .send()
+    };
+    // Each broker has its own simulator: together they must hold exactly one VPC.
+    let (first, second) = tokio::join!(call(&a), call(&b));
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    assert_eq!(
+        first.headers()["x-operation-id"],
+        second.headers()["x-operation-id"]
+    );
+    let (first, second) = (first.bytes().await.unwrap(), second.bytes().await.unwrap());
+    assert_eq!(first, second, "one answer, byte for byte");
+    assert_eq!(a.tencent().vpc_count() + b.tencent().vpc_count(), 1);
+}
