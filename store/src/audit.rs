@@ -24,10 +24,6 @@ pub const MAX_ROUTE_BYTES: usize = 1024;
 /// Longest request id, tenant, plugin, outcome or client address kept. Request ids the broker
 /// accepts are ≤ 128 bytes and names are short; this only guards the row against other writers.
 pub const MAX_NAME_BYTES: usize = 256;
-/// Rows one [`Store::purge_audit`] statement deletes, so a large purge never holds the write
-/// lock (SQLite) or a huge transaction (PostgreSQL) for long.
-const PURGE_CHUNK: i64 = 5_000;
-
 pub(crate) const INSERT: &str = "INSERT INTO audit (at, tenant, plugin, route, request_id, guids, outcome, \
      status, duration_ms, count, client) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
      RETURNING id";
@@ -36,8 +32,8 @@ const QUERY: &str = "SELECT id, at, tenant, plugin, route, request_id, guids, ou
      duration_ms, count, client FROM audit WHERE ($1 IS NULL OR tenant = $1) AND ($2 IS NULL OR plugin = $2) \
      AND ($3 IS NULL OR at >= $3) AND ($4 IS NULL OR at < $4) AND ($5 IS NULL OR id < $5) \
      ORDER BY id DESC LIMIT $6";
-// The same text on both backends: a bounded sub-select instead of `DELETE ... LIMIT`, which
-// PostgreSQL lacks and SQLite has only as a compile-time option.
+// Chunked, as `Store::purge_chunked` runs it: a bounded sub-select instead of `DELETE ... LIMIT`,
+// which PostgreSQL lacks and SQLite has only as a compile-time option.
 const PURGE: &str =
     "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < $1 ORDER BY id LIMIT $2)";
 
@@ -201,17 +197,7 @@ impl Store {
     /// Works in chunks of a few thousand rows, each its own statement, so writers are never
     /// held up for long; rows of other brokers sharing the database go too.
     pub async fn purge_audit(&self, cutoff: OffsetDateTime) -> Result<u64> {
-        let mut purged = 0;
-        loop {
-            let deleted = with_pool!(self, pool => sqlx::query(PURGE)
-                .bind(to_millis(cutoff))
-                .bind(PURGE_CHUNK)
-                .execute(pool).await.map(|done| done.rows_affected()))?;
-            purged += deleted;
-            if deleted < PURGE_CHUNK as u64 {
-                return Ok(purged);
-            }
-        }
+        self.purge_chunked(PURGE, cutoff).await
     }
 
     /// Matching rows, newest first (by id), at most [`AuditQuery::limit`] of them.

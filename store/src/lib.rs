@@ -104,7 +104,32 @@ macro_rules! with_tx {
 }
 pub(crate) use {with_pool, with_tx};
 
+/// Rows one retention statement deletes, so a large purge never holds the write lock (SQLite)
+/// or a huge transaction (PostgreSQL) for long.
+const PURGE_CHUNK: i64 = 5_000;
+
 impl Store {
+    /// Runs a retention `statement` (`$1` the cutoff in ms, `$2` the chunk size) until it deletes
+    /// less than a chunk; returns the rows deleted. Each chunk is its own statement, so writers
+    /// are never held up for long.
+    pub(crate) async fn purge_chunked(
+        &self,
+        statement: &'static str,
+        cutoff: OffsetDateTime,
+    ) -> Result<u64> {
+        let mut purged = 0;
+        loop {
+            let deleted = with_pool!(self, pool => sqlx::query(statement)
+                .bind(to_millis(cutoff))
+                .bind(PURGE_CHUNK)
+                .execute(pool).await.map(|done| done.rows_affected()))?;
+            purged += deleted;
+            if deleted < PURGE_CHUNK as u64 {
+                return Ok(purged);
+            }
+        }
+    }
+
     /// Connects to `url` and brings the schema up to date.
     ///
     /// `url` is `sqlite://path?mode=rwc` (file created if missing) or `postgres://user:pw@host/db`.

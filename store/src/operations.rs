@@ -24,9 +24,6 @@ pub const MAX_ERROR_BYTES: usize = 4096;
 pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
 /// Upstream calls recorded per operation; a poll loop past it keeps only the first ones.
 pub const MAX_UPSTREAM_CALLS: usize = 1000;
-/// Rows one purge statement deletes (see `audit::PURGE_CHUNK`).
-const PURGE_CHUNK: i64 = 5_000;
-
 const COLUMNS: &str = "id, tenant, plugin, method, path, request_id, status, created_at, \
      finished_at, idempotency_key, request_hash, response_status, response_type, response_body, \
      error, upstream_calls";
@@ -449,17 +446,7 @@ impl Store {
 
     /// Deletes operations that finished before `cutoff`, in chunks; returns how many.
     pub async fn purge_operations(&self, cutoff: OffsetDateTime) -> Result<u64> {
-        let mut purged = 0;
-        loop {
-            let deleted = with_pool!(self, pool => sqlx::query(PURGE)
-                .bind(to_millis(cutoff))
-                .bind(PURGE_CHUNK)
-                .execute(pool).await.map(|done| done.rows_affected()))?;
-            purged += deleted;
-            if deleted < PURGE_CHUNK as u64 {
-                return Ok(purged);
-            }
-        }
+        self.purge_chunked(PURGE, cutoff).await
     }
 }
 
