@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use axum::http::HeaderMap;
 use broker_store::{NewOperation, OperationStatus, Store, StoredResponse};
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -110,15 +109,14 @@ fn parse_key(value: &str) -> Result<String, String> {
     Ok(key.to_string())
 }
 
-/// What tells a retry from a different request under one key: method, path, query and body,
-/// each length-prefixed so no two requests share the bytes hashed.
-pub fn request_hash(method: &str, path: &str, query: &str, body: &[u8]) -> String {
-    let mut hash = Sha256::new();
-    for part in [method.as_bytes(), path.as_bytes(), query.as_bytes(), body] {
-        hash.update((part.len() as u64).to_be_bytes());
-        hash.update(part);
-    }
-    hex::encode(hash.finalize())
+/// What tells a retry from a different request under one key: a fingerprint of method, path,
+/// query and body keyed with the store's secrets key. Bodies may carry inline cloud secrets;
+/// a plain hash in the operations table would let anyone who reads it test guesses of them.
+pub fn request_hash(store: &Store, method: &str, path: &str, query: &str, body: &[u8]) -> String {
+    store.fingerprint(
+        "idempotency-request",
+        &[method.as_bytes(), path.as_bytes(), query.as_bytes(), body],
+    )
 }
 
 /// A finished call's outcome, as attached requests get it.
@@ -360,17 +358,22 @@ mod tests {
         assert!(key(&"k".repeat(256)).is_err());
     }
 
-    #[test]
-    fn the_request_hash_changes_with_every_part() {
-        let base = request_hash("POST", "/v1/a", "x=1", b"{}");
-        assert_eq!(base, request_hash("POST", "/v1/a", "x=1", b"{}"));
+    #[tokio::test]
+    async fn the_request_hash_is_keyed_and_changes_with_every_part() {
+        let open = || Store::open("sqlite::memory:", broker_store::SecretsKey::generate());
+        let (store, other_key) = (open().await.unwrap(), open().await.unwrap());
+        let hash = |m, p, q, b: &[u8]| request_hash(&store, m, p, q, b);
+        let base = hash("POST", "/v1/a", "x=1", b"{}");
+        assert_eq!(base, hash("POST", "/v1/a", "x=1", b"{}"));
         for other in [
-            request_hash("PUT", "/v1/a", "x=1", b"{}"),
-            request_hash("POST", "/v1/b", "x=1", b"{}"),
-            request_hash("POST", "/v1/a", "x=2", b"{}"),
-            request_hash("POST", "/v1/a", "x=1", b"{ }"),
+            hash("PUT", "/v1/a", "x=1", b"{}"),
+            hash("POST", "/v1/b", "x=1", b"{}"),
+            hash("POST", "/v1/a", "x=2", b"{}"),
+            hash("POST", "/v1/a", "x=1", b"{ }"),
             // Moving bytes between parts changes the hash too.
-            request_hash("POST", "/v1/a", "", b"x=1{}"),
+            hash("POST", "/v1/a", "", b"x=1{}"),
+            // Without the secrets key nobody can recompute it (to test a guessed secret).
+            request_hash(&other_key, "POST", "/v1/a", "x=1", b"{}"),
         ] {
             assert_ne!(base, other);
         }

@@ -183,6 +183,12 @@ impl Store {
         Ok(store)
     }
 
+    /// A keyed fingerprint of `parts` under the store's secrets key (see
+    /// [`SecretsKey::fingerprint`]): the same on every broker sharing the store and its key.
+    pub fn fingerprint(&self, domain: &str, parts: &[&[u8]]) -> String {
+        self.secrets.fingerprint(domain, parts)
+    }
+
     /// Which backend this store runs on: `"sqlite"` or `"postgres"` (for logs and health output).
     pub fn backend_name(&self) -> &'static str {
         match self.backend {

@@ -109,7 +109,7 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
         request_hash: mode
             .key
             .as_ref()
-            .map(|_| request_hash(parts.method.as_str(), &path, query, &body)),
+            .map(|_| request_hash(&state.store, parts.method.as_str(), &path, query, &body)),
         idempotency_key: mode.key.clone(),
     };
     let registration = match state.operations.open(operation) {
